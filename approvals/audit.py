@@ -1,0 +1,330 @@
+"""The audit trail: one named function per event kind, each called inside the action's
+transaction, and the chain verification.
+
+Hash of an event = SHA-256(prev_hash + "\n" + canonical JSON of the event). Each change carries its
+own chain head on its row, which every action already holds locked, so appending never serialises
+unrelated changes; events without a change go to the system chain, whose head row is locked.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from approvals.middleware import current_request_id
+from approvals.models import AuditChainHead, AuditEvent, AuditSnapshot, ChangeRequest
+from approvals.models.audit import SYSTEM_CHAIN
+
+SNAPSHOT_FIELDS = (
+    "title",
+    "change_type",
+    "category",
+    "impact",
+    "risk",
+    "state",
+    "round",
+    "policy_name",
+    "pre_approved",
+    "requester_id",
+    "implementer_id",
+    "planned_start",
+    "planned_end",
+    "outcome",
+    "version",
+)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy, so what is hashed is exactly what the database gives back."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def change_snapshot(change: ChangeRequest) -> dict[str, Any]:
+    return _plain({name: getattr(change, name) for name in SNAPSHOT_FIELDS} | {"key": change.key})
+
+
+def canonical(event: AuditEvent) -> str:
+    body = {
+        "chain": event.chain,
+        "chain_index": event.chain_index,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "actor": event.actor_name,
+        "on_behalf_of": event.on_behalf_of_name,
+        "action": event.action,
+        "change": event.change_id,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "data": event.data,
+        "snapshot": event.snapshot,
+        "request_id": event.request_id,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(f"{event.prev_hash}\n{canonical(event)}".encode()).hexdigest()
+
+
+def _record(
+    *,
+    action: str,
+    actor: AbstractBaseUser | None,
+    change: ChangeRequest | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
+    from_state: str = "",
+    to_state: str = "",
+    data: dict[str, Any] | None = None,
+    snapshot: bool = False,
+) -> AuditEvent:
+    """Append one event. With a change, the caller holds its row lock and saves it afterwards
+    (the new chain head travels in that same UPDATE)."""
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        actor=actor,
+        actor_name=actor.get_username() if actor else "",
+        on_behalf_of=on_behalf_of,
+        on_behalf_of_name=on_behalf_of.get_username() if on_behalf_of else "",
+        action=action,
+        change=change,
+        from_state=from_state,
+        to_state=to_state,
+        data=_plain(data or {}),
+        snapshot=change_snapshot(change) if (change is not None and snapshot) else None,
+        request_id=current_request_id.get(),
+    )
+    if change is not None:
+        event.chain = f"change:{change.pk}"
+        event.chain_index = change.audit_length + 1
+        event.prev_hash = change.audit_head
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        change.audit_length = event.chain_index
+        change.audit_head = event.hash
+        return event
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(chain=SYSTEM_CHAIN)
+        event.chain = SYSTEM_CHAIN
+        event.chain_index = head.length + 1
+        event.prev_hash = head.head
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        head.length, head.head = event.chain_index, event.hash
+        head.save(update_fields=["length", "head"])
+    return event
+
+
+# --- one function per event kind ------------------------------------------------------------
+
+
+def change_created(*, change: ChangeRequest, actor: AbstractBaseUser, fields: dict) -> AuditEvent:
+    return _record(
+        action="created",
+        actor=actor,
+        change=change,
+        to_state=change.state,
+        data={"fields": fields},
+        snapshot=True,
+    )
+
+
+def change_edited(*, change: ChangeRequest, actor: AbstractBaseUser, changes: dict) -> AuditEvent:
+    return _record(
+        action="edited",
+        actor=actor,
+        change=change,
+        from_state=change.state,
+        to_state=change.state,
+        data={"changes": changes},
+        snapshot=True,
+    )
+
+
+def change_transitioned(
+    *,
+    action: str,
+    change: ChangeRequest,
+    actor: AbstractBaseUser | None,
+    from_state: str,
+    data: dict | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
+) -> AuditEvent:
+    return _record(
+        action=action,
+        actor=actor,
+        change=change,
+        on_behalf_of=on_behalf_of,
+        from_state=from_state,
+        to_state=change.state,
+        data=data,
+        snapshot=True,
+    )
+
+
+def step_decided(
+    *,
+    action: str,
+    change: ChangeRequest,
+    actor: AbstractBaseUser,
+    on_behalf_of: AbstractBaseUser | None,
+    from_state: str,
+    data: dict,
+) -> AuditEvent:
+    return _record(
+        action=action,
+        actor=actor,
+        change=change,
+        on_behalf_of=on_behalf_of,
+        from_state=from_state,
+        to_state=change.state,
+        data=data,
+        snapshot=from_state != change.state,
+    )
+
+
+def comment_added(
+    *, change: ChangeRequest, actor: AbstractBaseUser, comment_id: int, text: str
+) -> AuditEvent:
+    return _record(
+        action="commented",
+        actor=actor,
+        change=change,
+        from_state=change.state,
+        to_state=change.state,
+        data={"comment": comment_id, "text": text},
+    )
+
+
+def attachment_added(*, change: ChangeRequest, actor: AbstractBaseUser, data: dict) -> AuditEvent:
+    return _record(
+        action="attachment_added",
+        actor=actor,
+        change=change,
+        from_state=change.state,
+        to_state=change.state,
+        data=data,
+    )
+
+
+def step_reminded(*, change: ChangeRequest, data: dict) -> AuditEvent:
+    return _record(
+        action="reminder_sent",
+        actor=None,
+        change=change,
+        from_state=change.state,
+        to_state=change.state,
+        data=data,
+    )
+
+
+def step_escalated(*, change: ChangeRequest, data: dict) -> AuditEvent:
+    return _record(
+        action="escalated",
+        actor=None,
+        change=change,
+        from_state=change.state,
+        to_state=change.state,
+        data=data,
+    )
+
+
+def delegation_recorded(*, action: str, actor: AbstractBaseUser, data: dict) -> AuditEvent:
+    return _record(action=action, actor=actor, data=data)
+
+
+def configuration_changed(
+    *, actor: AbstractBaseUser | None, model: str, object_id: Any, operation: str, data: dict
+) -> AuditEvent:
+    return _record(
+        action=f"{model}_{operation}",
+        actor=actor,
+        data={"model": model, "object": object_id, "operation": operation, **data},
+    )
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events_checked: int
+    first_bad_seq: int | None
+    reason: str = ""
+
+
+def _events() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+
+
+def verify_chain() -> VerifyResult:
+    """Recompute every chain and every snapshot; name the first event found broken."""
+    heads: dict[str, tuple[int, str, int]] = {}  # chain -> (length, head hash, last seq)
+    checked = 0
+    for event in _events():
+        checked += 1
+        length, head, _last = heads.get(event.chain, (0, "", 0))
+        if event.chain_index != length + 1 or event.prev_hash != head:
+            return VerifyResult(
+                False, checked, event.seq, "the chain link to the previous event is broken"
+            )
+        if compute_hash(event) != event.hash:
+            return VerifyResult(
+                False, checked, event.seq, "the event's content does not match its hash"
+            )
+        heads[event.chain] = (event.chain_index, event.hash, event.seq)
+    bad = _check_heads(heads)
+    if bad is not None:
+        return VerifyResult(False, checked, bad, "events at the end of a chain are missing")
+    bad_snapshot = _check_snapshots()
+    if bad_snapshot is not None:
+        return VerifyResult(
+            False, checked, bad_snapshot, "an audit snapshot no longer matches the trail"
+        )
+    return VerifyResult(True, checked, None)
+
+
+def _check_heads(heads: dict[str, tuple[int, str, int]]) -> int | None:
+    recorded = {
+        f"change:{pk}": (length, head)
+        for pk, length, head in ChangeRequest.objects.filter(audit_length__gt=0)
+        .values_list("pk", "audit_length", "audit_head")
+        .iterator(chunk_size=5000)
+    }
+    recorded.update({h.chain: (h.length, h.head) for h in AuditChainHead.objects.all()})
+    for chain, (length, head) in recorded.items():
+        seen_length, seen_head, last_seq = heads.get(chain, (0, "", 0))
+        if (seen_length, seen_head) != (length, head):
+            return last_seq + 1 if last_seq else 0
+    return None
+
+
+def range_digest(first_seq: int | None, last_seq: int | None) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    count = 0
+    if first_seq is not None and last_seq is not None:
+        hashes = (
+            AuditEvent.objects.filter(seq__gte=first_seq, seq__lte=last_seq)
+            .order_by("seq")
+            .values_list("hash", flat=True)
+            .iterator(chunk_size=5000)
+        )
+        for value in hashes:
+            digest.update(value.encode())
+            count += 1
+    return count, digest.hexdigest()
+
+
+def _check_snapshots() -> int | None:
+    for snap in AuditSnapshot.objects.order_by("pk").iterator():
+        count, digest = range_digest(snap.first_seq, snap.last_seq)
+        if (count, digest) != (snap.event_count, snap.digest):
+            return snap.first_seq or 0
+    return None

@@ -1,0 +1,71 @@
+"""Drive changes through the service layer, as every interface does."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from approvals import workflow
+from approvals.models import ChangeRequest
+
+User = get_user_model()
+
+PLANS = {
+    "backout_plan": "Restore the snapshot taken before the change.",
+    "test_plan": "Run the smoke suite.",
+}
+
+
+def user(username: str) -> Any:
+    return User.objects.get(username=username)
+
+
+def new_change(requester: Any, **fields: Any) -> ChangeRequest:
+    data: dict[str, Any] = {
+        "title": "Upgrade the ticketing database",
+        "description": "Move from version 14 to 16.",
+        "goal": "Stay on a supported version.",
+        "scope": "Ticketing database cluster.",
+        "expected_impact": "Ten minutes of read-only mode.",
+        "change_type": "normal",
+        "category": "software_upgrade",
+        "impact": "low",
+        "departments": [],
+        "implementer": "ivan",
+        "planned_start": timezone.now() + timedelta(days=3),
+        "planned_end": timezone.now() + timedelta(days=3, hours=2),
+        **PLANS,
+    }
+    data.update(fields)
+    return workflow.change_create(actor=requester, data=data)
+
+
+def submitted(requester: Any, **fields: Any) -> ChangeRequest:
+    change = new_change(requester, **fields)
+    return workflow.change_submit(actor=requester, change_id=change.pk)
+
+
+def assessed(
+    requester: Any, *, impact: str = "low", risk: str = "low", **fields: Any
+) -> ChangeRequest:
+    change = submitted(requester, impact=impact, **fields)
+    return workflow.change_assess(
+        actor=user("ada"), change_id=change.pk, impact=impact, risk=risk, notes="feasible"
+    )
+
+
+def approve(username: str, change: ChangeRequest, comment: str = "ok") -> ChangeRequest:
+    return workflow.step_decide(
+        actor=user(username), change_id=change.pk, decision="approve", comment=comment
+    )
+
+
+def route(change: ChangeRequest) -> list[tuple[str, str, list[str]]]:
+    """(name, status, sorted approver usernames) of each step in the current round."""
+    steps = change.steps.filter(round=change.round).order_by("order").prefetch_related("approvers")
+    return [(s.name, s.status, sorted(u.username for u in s.approvers.all())) for s in steps]
+
+
+def refresh(change: ChangeRequest) -> ChangeRequest:
+    return ChangeRequest.objects.get(pk=change.pk)
