@@ -1,11 +1,15 @@
 """The one way to change a change. Every action: lock the row, check the rules, run the
 transition, save, record the audit event, queue side effects for after commit."""
 
+import hashlib
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -27,6 +31,7 @@ from approvals.exceptions import InvalidInput, InvalidTransition, NotFound
 from approvals.fields import clean_change_fields
 from approvals.models import (
     ApprovalStep,
+    Attachment,
     ChangeRequest,
     Comment,
     Decision,
@@ -571,6 +576,69 @@ __all__ = [
     "change_start",
     "change_submit",
     "change_update",
+    "attachment_add",
     "change_withdraw",
     "step_decide",
 ]
+
+
+def attachment_add(*, actor: AbstractBaseUser, change_id: int, upload: UploadedFile) -> Attachment:
+    """Attach background material. Stored outside the web root; size and type limited."""
+    name = Path(upload.name or "").name[:200]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    allowed = settings.ATTACHMENT_ALLOWED_EXTENSIONS
+    if not name or extension not in allowed:
+        raise InvalidInput({"file": [_("Allowed file types: %s.") % ", ".join(allowed)]})
+    if upload.size is None or upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise InvalidInput(
+            {
+                "file": [
+                    _("Files are limited to %(mb)d MiB.")
+                    % {"mb": settings.ATTACHMENT_MAX_BYTES // 2**20}
+                ]
+            }
+        )
+    if upload.size == 0:
+        raise InvalidInput({"file": [_("The file is empty.")]})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    who = load_actor(actor)
+    with transaction.atomic():
+        change = _lock(change_id)
+        seat_ids = StepApprover.objects.filter(step__change=change).values_list(
+            "user_id", flat=True
+        )
+        if not can_view(who, change, seat_ids):
+            raise NotFound(_("No such change."))
+        check_comment(who, change)
+        if change.state in (ChangeState.CLOSED, ChangeState.REJECTED, ChangeState.WITHDRAWN):
+            raise InvalidTransition(_("A closed change takes no more attachments."))
+        attachment = Attachment(
+            change=change,
+            uploaded_by=actor,
+            original_name=name,
+            content_type=(upload.content_type or "application/octet-stream")[:100],
+            size=upload.size,
+            sha256=digest.hexdigest(),
+        )
+        upload.seek(0)
+        attachment.file.save(name, upload, save=False)
+        try:
+            attachment.save()
+            audit.attachment_added(
+                change=change,
+                actor=actor,
+                data={
+                    "attachment": attachment.pk,
+                    "name": name,
+                    "size": upload.size,
+                    "sha256": attachment.sha256,
+                },
+            )
+            change.save(update_fields=["audit_length", "audit_head"])
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+        outbox.events_recorded()
+    return attachment
