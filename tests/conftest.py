@@ -8,6 +8,21 @@ from approvals.models import Department
 DEMO_USERNAMES = [u[0] for u in USERS] + ["admin"]
 
 
+def pytest_configure(config):
+    """Transactional tests end with a flush (TRUNCATE), which the append-only audit triggers
+    refuse; let the test database's flush alone bypass them, as pgtrigger's ignore() allows."""
+    import pgtrigger
+    from django.core.management.commands import flush
+
+    handle = flush.Command.handle
+
+    def handle_ignoring_triggers(self, *args, **options):
+        with pgtrigger.ignore():
+            return handle(self, *args, **options)
+
+    flush.Command.handle = handle_ignoring_triggers
+
+
 def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests skip, with a reason, when the suite runs on SQLite."""
     from django.conf import settings
