@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import User as UserModel
 from django.db import transaction
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -29,6 +30,11 @@ def _field_values(obj: Any, form: ModelForm | None) -> dict[str, Any]:
     return {name: str(form.cleaned_data.get(name)) for name in names} if form is not None else {}
 
 
+def _acting(request: HttpRequest) -> UserModel | None:
+    user = request.user
+    return user if isinstance(user, UserModel) else None
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Configuration edits (policies, departments, windows…) land in the audit trail."""
 
@@ -36,7 +42,7 @@ class AuditedAdmin(admin.ModelAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             audit.configuration_changed(
-                actor=request.user,
+                actor=_acting(request),
                 model=obj._meta.model_name,
                 object_id=obj.pk,
                 operation="updated" if change else "created",
@@ -46,7 +52,7 @@ class AuditedAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
             audit.configuration_changed(
-                actor=request.user,
+                actor=_acting(request),
                 model=obj._meta.model_name,
                 object_id=obj.pk,
                 operation="deleted",
@@ -78,7 +84,7 @@ class PolicyAdmin(AuditedAdmin):
         edited = [str(f.instance) for fs in formsets for f in fs.forms if f.has_changed()]
         if edited:
             audit.configuration_changed(
-                actor=request.user,
+                actor=_acting(request),
                 model="policystep",
                 object_id=form.instance.pk,
                 operation="updated",
@@ -178,7 +184,14 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditSnapshot)
-class AuditSnapshotAdmin(AuditEventAdmin):
+class AuditSnapshotAdmin(admin.ModelAdmin):
     list_display = ("created_at", "first_seq", "last_seq", "event_count", "digest")
-    list_filter = ()
-    search_fields = ()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -76,9 +76,9 @@ def compute_hash(event: AuditEvent) -> str:
 def _record(
     *,
     action: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     change: ChangeRequest | None = None,
-    on_behalf_of: AbstractBaseUser | None = None,
+    on_behalf_of: User | None = None,
     from_state: str = "",
     to_state: str = "",
     data: dict[str, Any] | None = None,
@@ -124,7 +124,7 @@ def _record(
 # --- one function per event kind ------------------------------------------------------------
 
 
-def change_created(*, change: ChangeRequest, actor: AbstractBaseUser, fields: dict) -> AuditEvent:
+def change_created(*, change: ChangeRequest, actor: User, fields: dict) -> AuditEvent:
     return _record(
         action="created",
         actor=actor,
@@ -135,7 +135,7 @@ def change_created(*, change: ChangeRequest, actor: AbstractBaseUser, fields: di
     )
 
 
-def change_edited(*, change: ChangeRequest, actor: AbstractBaseUser, changes: dict) -> AuditEvent:
+def change_edited(*, change: ChangeRequest, actor: User, changes: dict) -> AuditEvent:
     return _record(
         action="edited",
         actor=actor,
@@ -151,10 +151,10 @@ def change_transitioned(
     *,
     action: str,
     change: ChangeRequest,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     from_state: str,
     data: dict | None = None,
-    on_behalf_of: AbstractBaseUser | None = None,
+    on_behalf_of: User | None = None,
 ) -> AuditEvent:
     return _record(
         action=action,
@@ -172,8 +172,8 @@ def step_decided(
     *,
     action: str,
     change: ChangeRequest,
-    actor: AbstractBaseUser,
-    on_behalf_of: AbstractBaseUser | None,
+    actor: User,
+    on_behalf_of: User | None,
     from_state: str,
     data: dict,
 ) -> AuditEvent:
@@ -189,9 +189,7 @@ def step_decided(
     )
 
 
-def comment_added(
-    *, change: ChangeRequest, actor: AbstractBaseUser, comment_id: int, text: str
-) -> AuditEvent:
+def comment_added(*, change: ChangeRequest, actor: User, comment_id: int, text: str) -> AuditEvent:
     return _record(
         action="commented",
         actor=actor,
@@ -202,7 +200,7 @@ def comment_added(
     )
 
 
-def attachment_added(*, change: ChangeRequest, actor: AbstractBaseUser, data: dict) -> AuditEvent:
+def attachment_added(*, change: ChangeRequest, actor: User, data: dict) -> AuditEvent:
     return _record(
         action="attachment_added",
         actor=actor,
@@ -235,12 +233,12 @@ def step_escalated(*, change: ChangeRequest, data: dict) -> AuditEvent:
     )
 
 
-def delegation_recorded(*, action: str, actor: AbstractBaseUser, data: dict) -> AuditEvent:
+def delegation_recorded(*, action: str, actor: User, data: dict) -> AuditEvent:
     return _record(action=action, actor=actor, data=data)
 
 
 def configuration_changed(
-    *, actor: AbstractBaseUser | None, model: str, object_id: Any, operation: str, data: dict
+    *, actor: User | None, model: str, object_id: Any, operation: str, data: dict
 ) -> AuditEvent:
     return _record(
         action=f"{model}_{operation}",

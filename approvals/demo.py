@@ -38,7 +38,9 @@ USERS = [
 ]
 
 # name, kind, rule, groups, quorum, SLA hours, escalation group, only if cross-department
-DEPT_HEAD = (
+StepSpec = tuple[str, str, str, list[str], str, int, str, bool]
+
+DEPT_HEAD: StepSpec = (
     "Department head",
     StepKind.TIER,
     ApproverRule.REQUESTER_DEPARTMENT_HEAD,
@@ -48,7 +50,7 @@ DEPT_HEAD = (
     Role.CHANGE_MANAGER,
     False,
 )
-JOINT = (
+JOINT: StepSpec = (
     "Joint approval (affected departments)",
     StepKind.TIER,
     ApproverRule.OTHER_DEPARTMENT_HEADS,
@@ -58,7 +60,7 @@ JOINT = (
     Role.CHANGE_MANAGER,
     True,
 )
-TECH = (
+TECH: StepSpec = (
     "Technical expert",
     StepKind.TIER,
     ApproverRule.GROUPS,
@@ -68,7 +70,7 @@ TECH = (
     Role.CHANGE_MANAGER,
     False,
 )
-RISK = (
+RISK: StepSpec = (
     "Risk assessment",
     StepKind.TIER,
     ApproverRule.GROUPS,
@@ -78,7 +80,7 @@ RISK = (
     Role.CHANGE_MANAGER,
     False,
 )
-EXTERNAL = (
+EXTERNAL: StepSpec = (
     "External expert review",
     StepKind.TIER,
     ApproverRule.GROUPS,
@@ -89,7 +91,9 @@ EXTERNAL = (
     False,
 )
 
-POLICIES = [
+PolicySpec = tuple[str, str, int, int, str, list[StepSpec]]
+
+POLICIES: list[PolicySpec] = [
     (
         "Normal change — low impact",
         ChangeType.NORMAL,

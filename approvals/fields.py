@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.utils.translation import gettext as _
 
 from approvals.choices import Category, ChangeType, Impact
@@ -32,7 +33,9 @@ EDITABLE = (
 )
 
 
-def _choice(value: Any, choices: type, name: str, errors: dict, *, blank: bool = False) -> Any:
+def _choice(
+    value: Any, choices: type[models.TextChoices], name: str, errors: dict, *, blank: bool = False
+) -> Any:
     if blank and value in (None, ""):
         return ""
     if value not in choices.values:

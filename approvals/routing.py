@@ -100,7 +100,7 @@ def plan_route(
         if rule.kind == StepKind.FINAL and change.implementer_id:
             excluded.add(change.implementer_id)
         users = _rule_user_ids(rule, requester_department, departments) - excluded
-        seats = dict.fromkeys(users, ApproverSource.ROUTE)
+        seats: dict[int, str] = dict.fromkeys(users, ApproverSource.ROUTE.value)
         if not seats:
             fallback = (
                 set(
@@ -110,7 +110,7 @@ def plan_route(
                 )
                 - excluded
             )
-            seats = dict.fromkeys(fallback, ApproverSource.ESCALATION)
+            seats = dict.fromkeys(fallback, ApproverSource.ESCALATION.value)
         if not seats:
             raise InvalidInput(
                 _(

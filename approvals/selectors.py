@@ -3,8 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -20,13 +19,11 @@ from approvals.models import (
 )
 from approvals.policy import VIEW_ALL_ROLES, Actor, OpenStep, allowed_actions, blackouts_in_force
 
-User = get_user_model()
 
-
-def load_actor(user: AbstractBaseUser, *, now: datetime | None = None) -> Actor:
+def load_actor(user: User, *, now: datetime | None = None) -> Actor:
     """The acting user with roles, delegated seats and department (three small queries)."""
     now = now or timezone.now()
-    roles = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+    roles = frozenset(user.groups.values_list("name", flat=True))
     delegators = frozenset(
         Delegation.objects.filter(delegate=user, starts_at__lte=now, ends_at__gt=now).values_list(
             "delegator_id", flat=True

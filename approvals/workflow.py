@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -59,8 +58,6 @@ from approvals.policy import (
 )
 from approvals.selectors import blackout_windows, load_actor
 
-User = get_user_model()
-
 
 def _lock(change_id: int) -> ChangeRequest:
     # The row lock serialises every action on one change: two people acting at once never
@@ -86,7 +83,7 @@ def _requester_department(user_id: int) -> Department | None:
 # --- drafts --------------------------------------------------------------------------------
 
 
-def change_create(*, actor: AbstractBaseUser, data: dict[str, Any]) -> ChangeRequest:
+def change_create(*, actor: User, data: dict[str, Any]) -> ChangeRequest:
     """Create a draft owned by `actor` from API-shaped field values."""
     who = load_actor(actor)
     check_create(who)
@@ -95,16 +92,14 @@ def change_create(*, actor: AbstractBaseUser, data: dict[str, Any]) -> ChangeReq
     with transaction.atomic():
         change = ChangeRequest(requester=actor, **fields)
         change.save()
-        change.departments.set(departments)
+        change.departments.set(departments or [])
         audit.change_created(change=change, actor=actor, fields=_describe(fields, departments))
         change.save(update_fields=["audit_length", "audit_head"])
         outbox.events_recorded()
     return change
 
 
-def change_update(
-    *, actor: AbstractBaseUser, change_id: int, data: dict[str, Any]
-) -> ChangeRequest:
+def change_update(*, actor: User, change_id: int, data: dict[str, Any]) -> ChangeRequest:
     """The requester edits their draft; records what changed, old and new."""
     who = load_actor(actor)
     with transaction.atomic():
@@ -163,7 +158,7 @@ def _missing_before_submit(change: ChangeRequest) -> dict[str, list[str]]:
 # --- lifecycle -----------------------------------------------------------------------------
 
 
-def change_submit(*, actor: AbstractBaseUser, change_id: int) -> ChangeRequest:
+def change_submit(*, actor: User, change_id: int) -> ChangeRequest:
     """Submit a draft: normal → submitted; emergency → ECAB step opens; standard → approved."""
     who = load_actor(actor)
     with transaction.atomic():
@@ -216,7 +211,7 @@ def _open_route(change: ChangeRequest, *, now: datetime) -> dict[str, Any]:
 
 
 def change_assess(
-    *, actor: AbstractBaseUser, change_id: int, impact: str, risk: str, notes: str = ""
+    *, actor: User, change_id: int, impact: str, risk: str, notes: str = ""
 ) -> ChangeRequest:
     """Preliminary assessment: sets impact and risk, picks the route and opens its first step."""
     who = load_actor(actor)
@@ -246,7 +241,7 @@ def change_assess(
     return change
 
 
-def _lock_for_decision(change_id: int, actor: AbstractBaseUser) -> ChangeRequest:
+def _lock_for_decision(change_id: int, actor: User) -> ChangeRequest:
     is_auditor = User.groups.through.objects.filter(user_id=actor.pk, group__name=Role.AUDITOR)
     try:
         return (
@@ -282,9 +277,7 @@ def _round_steps(
     return list(steps.values())
 
 
-def step_decide(
-    *, actor: AbstractBaseUser, change_id: int, decision: str, comment: str = ""
-) -> ChangeRequest:
+def step_decide(*, actor: User, change_id: int, decision: str, comment: str = "") -> ChangeRequest:
     """Approve, reject or request information on the open step the actor may decide."""
     if decision not in DecisionKind.values:
         raise InvalidInput({"decision": [_("Choose approve, reject or request_info.")]})
@@ -305,7 +298,9 @@ def step_decide(
         who = Actor(
             id=actor.pk,
             username=actor.get_username(),
-            roles=frozenset({Role.AUDITOR}) if change.actor_is_auditor else frozenset(),
+            roles=frozenset({Role.AUDITOR})
+            if getattr(change, "actor_is_auditor", False)
+            else frozenset(),
             delegator_ids=frozenset(current[3]) if current else frozenset(),
         )
         seat = decision_seat(who, change, open_step)
@@ -439,12 +434,15 @@ def _open_step(step: ApprovalStep, now: datetime) -> None:
 
 
 def _skip_rest(change: ChangeRequest, *, exclude: int | None = None) -> None:
-    ApprovalStep.objects.filter(
+    rest = ApprovalStep.objects.filter(
         change=change, round=change.round, status__in=[StepStatus.WAITING, StepStatus.PENDING]
-    ).exclude(pk=exclude).update(status=StepStatus.SKIPPED)
+    )
+    if exclude is not None:
+        rest = rest.exclude(pk=exclude)
+    rest.update(status=StepStatus.SKIPPED)
 
 
-def change_withdraw(*, actor: AbstractBaseUser, change_id: int, comment: str = "") -> ChangeRequest:
+def change_withdraw(*, actor: User, change_id: int, comment: str = "") -> ChangeRequest:
     who = load_actor(actor)
     with transaction.atomic():
         change = _lock(change_id)
@@ -463,7 +461,7 @@ def change_withdraw(*, actor: AbstractBaseUser, change_id: int, comment: str = "
     return change
 
 
-def change_start(*, actor: AbstractBaseUser, change_id: int) -> ChangeRequest:
+def change_start(*, actor: User, change_id: int) -> ChangeRequest:
     who = load_actor(actor)
     now = timezone.now()
     with transaction.atomic():
@@ -482,9 +480,7 @@ def change_start(*, actor: AbstractBaseUser, change_id: int) -> ChangeRequest:
     return change
 
 
-def change_complete(
-    *, actor: AbstractBaseUser, change_id: int, outcome: str, notes: str = ""
-) -> ChangeRequest:
+def change_complete(*, actor: User, change_id: int, outcome: str, notes: str = "") -> ChangeRequest:
     if outcome not in Outcome.values:
         raise InvalidInput({"outcome": [_("Choose success or failed.")]})
     who = load_actor(actor)
@@ -517,7 +513,7 @@ def change_complete(
 
 
 def change_feedback(
-    *, actor: AbstractBaseUser, change_id: int, summary: str, lessons: str = ""
+    *, actor: User, change_id: int, summary: str, lessons: str = ""
 ) -> ChangeRequest:
     if not (summary or "").strip():
         raise InvalidInput({"summary": [_("The feedback report needs a summary.")]})
@@ -544,7 +540,7 @@ def change_feedback(
     return change
 
 
-def change_comment(*, actor: AbstractBaseUser, change_id: int, text: str) -> Comment:
+def change_comment(*, actor: User, change_id: int, text: str) -> Comment:
     text = (text or "").strip()
     if not text:
         raise InvalidInput({"text": [_("A comment cannot be empty.")]})
@@ -582,7 +578,7 @@ __all__ = [
 ]
 
 
-def attachment_add(*, actor: AbstractBaseUser, change_id: int, upload: UploadedFile) -> Attachment:
+def attachment_add(*, actor: User, change_id: int, upload: UploadedFile) -> Attachment:
     """Attach background material. Stored outside the web root; size and type limited."""
     name = Path(upload.name or "").name[:200]
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""

@@ -212,7 +212,7 @@ class ApprovalStep(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
-    approvers = models.ManyToManyField(
+    approvers: models.ManyToManyField = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="StepApprover", related_name="approval_steps"
     )
 
