@@ -1,9 +1,34 @@
 from django.urls import path
 
-from approvals.web import views
+from approvals.web import auditor, changes, pages, queues
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", changes.dashboard, name="dashboard"),
+    path("changes/", changes.change_list, name="change_list"),
+    path("changes/new/", changes.change_new, name="change_new"),
+    path("changes/route-preview/", changes.route_preview, name="route_preview"),
+    path("changes/<int:change_id>/", changes.change_detail, name="change_detail"),
+    path("changes/<int:change_id>/edit/", changes.change_edit, name="change_edit"),
+    path("changes/<int:change_id>/assess/", queues.assess, name="change_assess"),
+    path("changes/<int:change_id>/do/<str:action>/", changes.change_action, name="change_action"),
+    path(
+        "changes/<int:change_id>/attachments/<int:attachment_id>/",
+        changes.attachment_download,
+        name="attachment_download",
+    ),
+    path("inbox/", queues.inbox, name="inbox"),
+    path("inbox/<int:change_id>/decide/", queues.inbox_decide, name="inbox_decide"),
+    path("assess/", queues.assessor_queue, name="assessor_queue"),
+    path("implement/", queues.implementer_queue, name="implementer_queue"),
+    path("calendar/", pages.calendar, name="calendar"),
+    path("metrics/", pages.metrics_page, name="metrics"),
+    path("how-approvals-work/", pages.how_it_works, name="how_it_works"),
+    path("delegations/", pages.delegation_list, name="delegations"),
+    path("delegations/<int:delegation_id>/end/", pages.delegation_end, name="delegation_end"),
+    path("audit/", auditor.trail, name="audit_trail"),
+    path("audit/events/<int:seq>/", auditor.event_detail, name="audit_event"),
+    path("audit/snapshots/", auditor.snapshots, name="audit_snapshots"),
+    path("audit/verify/", auditor.verify, name="audit_verify"),
 ]

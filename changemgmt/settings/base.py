@@ -59,7 +59,9 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "approvals.web.context_processors.header",
             ],
+            "libraries": {"web": "approvals.web.templatetags"},
         },
     },
 ]

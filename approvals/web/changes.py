@@ -1,0 +1,326 @@
+"""Change pages: dashboard, list, form with route preview, detail with its actions."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from approvals import routing, workflow
+from approvals.choices import ChangeState, ChangeType, StepStatus
+from approvals.exceptions import DomainError, InvalidInput, NotFound
+from approvals.models import Attachment, ChangeRequest, Department
+from approvals.policy import check_create, check_edit
+from approvals.selectors import actions_for, open_step_of, route_of
+from approvals.web import selectors
+from approvals.web.common import actor_of, domain_errors, error_page, form_errors
+from approvals.web.forms import (
+    AssessForm,
+    AttachmentForm,
+    ChangeForm,
+    CommentForm,
+    CompleteForm,
+    DecisionForm,
+    FeedbackForm,
+    WithdrawForm,
+)
+
+User = get_user_model()
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context = selectors.dashboard_data(actor_of(request))
+    return render(request, "approvals/dashboard.html", context)
+
+
+@login_required
+def change_list(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    state = state if state in ChangeState.values else ""
+    search = request.GET.get("q", "").strip()[:100]
+    changes = selectors.change_list(actor_of(request), state=state, search=search)[:200]
+    context = {"changes": changes, "states": ChangeState.choices, "state": state, "q": search}
+    return render(request, "approvals/change_list.html", context)
+
+
+def _load(request: HttpRequest, change_id: int) -> ChangeRequest:
+    change = selectors.change_for_page(actor_of(request), change_id)
+    if change is None:
+        raise NotFound(_("No such change."))
+    return change
+
+
+def _save_attachments(request: HttpRequest, change_id: int, files: list) -> None:
+    for upload in files:
+        workflow.attachment_add(actor=request.user, change_id=change_id, upload=upload)
+
+
+def _save_change(
+    request: HttpRequest, form: ChangeForm, change: ChangeRequest | None
+) -> tuple[ChangeRequest | None, bool]:
+    """Create or update, attach, and submit when asked. Returns (change, done)."""
+    data = form.to_data()
+    try:
+        if change is None:
+            change = workflow.change_create(actor=request.user, data=data)
+        else:
+            change = workflow.change_update(actor=request.user, change_id=change.pk, data=data)
+    except InvalidInput as error:
+        form_errors(form, error)
+        return change, False
+    try:
+        _save_attachments(request, change.pk, form.cleaned_data.get("attachments") or [])
+        if request.POST.get("intent") == "submit":
+            workflow.change_submit(actor=request.user, change_id=change.pk)
+            messages.success(request, _("%(key)s submitted.") % {"key": change.key})
+        else:
+            messages.success(request, _("%(key)s saved as a draft.") % {"key": change.key})
+    except InvalidInput as error:
+        form_errors(form, error)
+        form.add_error(None, _("The draft is saved but not yet submitted; fix the above first."))
+        return change, False
+    return change, True
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def change_new(request: HttpRequest) -> HttpResponse:
+    check_create(actor_of(request))
+    form = ChangeForm(request.POST or None, request.FILES or None)
+    change = None
+    if request.method == "POST" and form.is_valid():
+        change, done = _save_change(request, form, None)
+        if done and change is not None:
+            return redirect("web:change_detail", change.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "change": change, "preview": _preview_from(form, request)}
+    return render(request, "approvals/change_form.html", context, status=status)
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def change_edit(request: HttpRequest, change_id: int) -> HttpResponse:
+    change = _load(request, change_id)
+    check_edit(actor_of(request), change)
+    if request.method == "POST":
+        form = ChangeForm(request.POST, request.FILES)
+        if form.is_valid():
+            saved, done = _save_change(request, form, change)
+            if done and saved is not None:
+                return redirect("web:change_detail", saved.pk)
+        status = 400
+    else:
+        form = ChangeForm(initial=ChangeForm.initial_for(change))
+        status = 200
+    context = {"form": form, "change": change, "preview": _preview_from(form, request)}
+    return render(request, "approvals/change_form.html", context, status=status)
+
+
+def _preview_from(form: ChangeForm, request: HttpRequest) -> dict:
+    values = form.data if form.is_bound else form.initial
+    getlist = getattr(values, "getlist", None)
+    departments = getlist("departments") if getlist else values.get("departments") or []
+    codes = [d.code if isinstance(d, Department) else d for d in departments]
+    return route_preview_for(
+        request,
+        str(values.get("change_type") or "normal"),
+        str(values.get("impact") or "low"),
+        codes,
+    )
+
+
+def route_preview_for(
+    request: HttpRequest, change_type: str, impact: str, codes: list[str]
+) -> dict:
+    """The route the policy would choose now for these answers (nothing is saved)."""
+    actor = actor_of(request)
+    if change_type == ChangeType.STANDARD:
+        return {"standard": True}
+    if change_type not in ChangeType.values:
+        return {"error": _("Choose a change type.")}
+    departments = list(Department.objects.filter(code__in=codes))
+    own = Department.objects.filter(pk=actor.department_id).first()
+    if own is not None and own not in departments:
+        departments.append(own)
+    draft = ChangeRequest(requester_id=actor.id, change_type=change_type, impact=impact)
+    try:
+        policy = routing.choose_policy(change_type, routing.change_level(impact))
+        planned = routing.plan_route(
+            change=draft, policy=policy, departments=departments, requester_department=own
+        )
+    except DomainError as error:
+        return {"error": error.message}
+    users = User.objects.in_bulk([u for p in planned for u in p.seats])
+    steps = [
+        {
+            "name": p.template.name,
+            "kind": p.template.get_kind_display(),
+            "quorum": p.template.quorum,
+            "sla_hours": p.template.sla_hours,
+            "approvers": sorted(users[u].get_username() for u in p.seats if u in users),
+            "escalated": all(src == "escalation" for src in p.seats.values()),
+        }
+        for p in planned
+    ]
+    return {"policy": policy, "steps": steps, "cross": len(departments) >= 2}
+
+
+@login_required
+@require_GET
+def route_preview(request: HttpRequest) -> HttpResponse:
+    preview = route_preview_for(
+        request,
+        request.GET.get("change_type", "normal"),
+        request.GET.get("impact", "low"),
+        request.GET.getlist("departments"),
+    )
+    return render(request, "approvals/partials/_route_preview.html", {"preview": preview})
+
+
+@login_required
+@domain_errors
+def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
+    change = _load(request, change_id)
+    actor = actor_of(request)
+    actions = actions_for(actor, change)
+    route = route_of(change)
+    earlier = [s for s in getattr(change, "all_steps", []) if s.round != change.round]
+    context = {
+        "change": change,
+        "actions": actions,
+        "route": route,
+        "earlier_steps": earlier,
+        "open_step": open_step_of(change),
+        "events": selectors.timeline(change),
+        "conflicts": selectors.conflicts_for_change(change),
+        "now": timezone.now(),
+        "decision_form": DecisionForm(),
+        "assess_form": AssessForm(initial={"impact": change.impact}),
+        "complete_form": CompleteForm(),
+        "feedback_form": FeedbackForm(),
+        "comment_form": CommentForm(),
+        "withdraw_form": WithdrawForm(),
+        "attachment_form": AttachmentForm(),
+        "can_attach": "comment" in actions
+        and change.state not in (ChangeState.CLOSED, ChangeState.REJECTED, ChangeState.WITHDRAWN),
+        "StepStatus": StepStatus,
+    }
+    return render(request, "approvals/change_detail.html", context)
+
+
+def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str:
+    """Call the service for `action`; returns the success message. Domain errors propagate."""
+    user, pk, post = request.user, change.pk, request.POST
+    if action == "submit":
+        workflow.change_submit(actor=user, change_id=pk)
+        return _("%(key)s submitted.")
+    if action == "withdraw":
+        workflow.change_withdraw(actor=user, change_id=pk, comment=post.get("comment", ""))
+        return _("%(key)s withdrawn.")
+    if action in ("approve", "reject", "request_info"):
+        workflow.step_decide(
+            actor=user, change_id=pk, decision=action, comment=post.get("comment", "")
+        )
+        return {
+            "approve": _("You approved %(key)s."),
+            "reject": _("You rejected %(key)s."),
+            "request_info": _("You asked for more information on %(key)s."),
+        }[action]
+    if action == "assess":
+        workflow.change_assess(
+            actor=user,
+            change_id=pk,
+            impact=post.get("impact", ""),
+            risk=post.get("risk", ""),
+            notes=post.get("notes", ""),
+        )
+        return _("%(key)s assessed; its route is open.")
+    if action == "start":
+        workflow.change_start(actor=user, change_id=pk)
+        return _("%(key)s started.")
+    if action == "complete":
+        workflow.change_complete(
+            actor=user, change_id=pk, outcome=post.get("outcome", ""), notes=post.get("notes", "")
+        )
+        return _("%(key)s completed.")
+    if action == "feedback":
+        workflow.change_feedback(
+            actor=user,
+            change_id=pk,
+            summary=post.get("summary", ""),
+            lessons=post.get("lessons", ""),
+        )
+        return _("Feedback report saved; %(key)s is closed.")
+    if action == "comment":
+        workflow.change_comment(actor=user, change_id=pk, text=post.get("text", ""))
+        return _("Comment added.")
+    if action == "attach":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput({"file": [_("Choose a file.")]})
+        workflow.attachment_add(actor=user, change_id=pk, upload=upload)
+        return _("File attached.")
+    raise NotFound(_("No such action."))
+
+
+ACTIONS = (
+    "submit",
+    "withdraw",
+    "approve",
+    "reject",
+    "request_info",
+    "assess",
+    "start",
+    "complete",
+    "feedback",
+    "comment",
+    "attach",
+)
+
+
+@login_required
+@require_POST
+@domain_errors
+def change_action(request: HttpRequest, change_id: int, action: str) -> HttpResponse:
+    """Every button of the detail and queue pages posts here; the service decides."""
+    if action not in ACTIONS:
+        raise NotFound(_("No such action."))
+    change = _load(request, change_id)
+    try:
+        message = _run_action(request, change, action)
+    except InvalidInput as error:
+        text = "; ".join(m for msgs in error.errors.values() for m in msgs)
+        return error_page(request, text, 400)
+    messages.success(request, message % {"key": change.key})
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("web:change_detail", change.pk)
+
+
+@login_required
+@domain_errors
+def attachment_download(request: HttpRequest, change_id: int, attachment_id: int) -> HttpResponse:
+    """Stream an attachment to whoever may see its change; files are outside the web root."""
+    _load(request, change_id)
+    attachment = Attachment.objects.filter(pk=attachment_id, change_id=change_id).first()
+    if attachment is None:
+        raise NotFound(_("No such attachment."))
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise NotFound(_("The file is missing from storage.")) from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

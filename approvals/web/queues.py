@@ -1,0 +1,124 @@
+"""Work queues: the approver inbox, the assessor queue and the implementer queue."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from approvals import workflow
+from approvals.choices import Role
+from approvals.exceptions import InvalidInput
+from approvals.policy import check_assess
+from approvals.selectors import actions_for, blackout_windows
+from approvals.web import selectors
+from approvals.web.changes import _load
+from approvals.web.common import actor_of, domain_errors, error_page, form_errors, role_required
+from approvals.web.forms import AssessForm, CompleteForm, FeedbackForm
+
+APPROVER_ROLES = (
+    Role.APPROVER,
+    Role.CHANGE_MANAGER,
+    Role.CAB,
+    Role.TECHNICAL_EXPERT,
+    Role.RISK_REVIEWER,
+    Role.EXTERNAL_EXPERT,
+)
+
+
+def _inbox_context(request: HttpRequest) -> dict:
+    actor = actor_of(request)
+    rows = []
+    now = timezone.now()
+    for step in selectors.inbox_rows(actor):
+        seats = {seat.user_id: seat.user for seat in step.seats.all()}
+        behalf = None
+        if actor.id not in seats:
+            lent = sorted(u for u in actor.delegator_ids if u in seats)
+            behalf = seats[lent[0]] if lent else None
+        rows.append(
+            {
+                "step": step,
+                "change": step.change,
+                "overdue": step.due_at is not None and step.due_at < now,
+                "on_behalf_of": behalf,
+            }
+        )
+    return {"rows": rows, "overdue_count": sum(1 for r in rows if r["overdue"])}
+
+
+@role_required(*APPROVER_ROLES)
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Steps I may decide now, oldest due first. Anyone holding a delegated seat also sees it."""
+    return render(request, "approvals/inbox.html", _inbox_context(request))
+
+
+@login_required
+@require_POST
+@domain_errors
+def inbox_decide(request: HttpRequest, change_id: int) -> HttpResponse:
+    """Approve / reject / request information from the inbox. htmx gets an empty body (the row
+    is removed in place); a plain form post is redirected back to the inbox."""
+    decision = request.POST.get("decision", "")
+    change = _load(request, change_id)
+    try:
+        workflow.step_decide(
+            actor=request.user,
+            change_id=change.pk,
+            decision=decision,
+            comment=request.POST.get("comment", ""),
+        )
+    except InvalidInput as error:
+        text = "; ".join(m for msgs in error.errors.values() for m in msgs)
+        return error_page(request, text, 400)
+    done = {
+        "approve": _("You approved %(key)s."),
+        "reject": _("You rejected %(key)s."),
+        "request_info": _("You asked for more information on %(key)s."),
+    }[decision] % {"key": change.key}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "approvals/partials/_inbox_done.html", {"message": done})
+    messages.success(request, done)
+    return redirect("web:inbox")
+
+
+@role_required(Role.ASSESSOR)
+def assessor_queue(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    changes = selectors.assessor_queue(actor)
+    return render(request, "approvals/assessor_queue.html", {"changes": changes})
+
+
+@role_required(Role.ASSESSOR)
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def assess(request: HttpRequest, change_id: int) -> HttpResponse:
+    change = _load(request, change_id)
+    check_assess(actor_of(request), change)
+    form = AssessForm(request.POST or None, initial={"impact": change.impact})
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.change_assess(actor=request.user, change_id=change.pk, **form.cleaned_data)
+        except InvalidInput as error:
+            form_errors(form, error)
+        else:
+            messages.success(
+                request, _("%(key)s assessed; its route is open.") % {"key": change.key}
+            )
+            return redirect("web:assessor_queue")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "approvals/assess.html", {"change": change, "form": form}, status=status)
+
+
+@role_required(Role.IMPLEMENTER)
+def implementer_queue(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    windows = blackout_windows()
+    rows = [
+        {"change": c, "actions": actions_for(actor, c, windows=windows)}
+        for c in selectors.implementer_queue(actor)
+    ]
+    context = {"rows": rows, "complete_form": CompleteForm(), "feedback_form": FeedbackForm()}
+    return render(request, "approvals/implementer_queue.html", context)
