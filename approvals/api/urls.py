@@ -1,8 +1,39 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import SimpleRouter
+
+from approvals.api.views.audit import (
+    AuditEventListView,
+    AuditExportView,
+    AuditSnapshotListView,
+    AuditVerifyView,
+)
+from approvals.api.views.changes import ChangeViewSet
+from approvals.api.views.inbox import InboxView
+from approvals.api.views.reference import (
+    DepartmentListView,
+    MeView,
+    PolicyListView,
+    TemplateListView,
+    TokenView,
+)
+from integrations.api import WebhookSubscriptionViewSet
 
 app_name = "api"
 
+router = SimpleRouter()
+router.register("changes", ChangeViewSet, basename="change")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("inbox/", InboxView.as_view(), name="inbox"),
+    path("audit-events/", AuditEventListView.as_view(), name="audit-events"),
+    path("audit-events/export/", AuditExportView.as_view(), name="audit-export"),
+    path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
+    path("audit-snapshots/", AuditSnapshotListView.as_view(), name="audit-snapshots"),
+    path("departments/", DepartmentListView.as_view(), name="departments"),
+    path("policies/", PolicyListView.as_view(), name="policies"),
+    path("templates/", TemplateListView.as_view(), name="templates"),
+    path("me/", MeView.as_view(), name="me"),
+    *router.urls,
 ]

@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "pgtrigger",
     "approvals",
+    "approvals.api",
+    "integrations",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +63,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "approvals.web.context_processors.header",
+                "notifications.context_processors.unread",
             ],
             "libraries": {"web": "approvals.web.templatetags"},
         },
@@ -129,22 +133,90 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 SLA_SCALE = env_float("SLA_SCALE", 1.0)
 
 REDIS_URL = env_str("REDIS_URL")
+# Longest silence before Redis hands an unacknowledged task to another worker. It must exceed the
+# longest task run and the longest retry countdown (backoff is capped at 10 minutes below), or a
+# slow task would run twice; every task is idempotent, so that would cost time, not correctness.
+REDIS_VISIBILITY_TIMEOUT = env_int("REDIS_VISIBILITY_TIMEOUT", 3600)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
 else:
     # Embedded broker: kombu's filesystem transport, so a worker and beat run with no servers.
     _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)  # kombu does not create them
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Reliability. Every task is idempotent (ledgers with unique constraints: EventDispatch,
+# SlaAction, Notification per event), so running one twice is safe; losing one is not. Hence:
+# acknowledge only after the task finished, so a worker that dies mid-task leaves it queued…
+CELERY_TASK_ACKS_LATE = True
+# …and the same when the process is killed (OOM, SIGKILL): requeue rather than drop.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# With late acks a worker holds what it prefetched; one at a time keeps long tasks from
+# stranding short ones behind them and limits what a crash puts back in the queue.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep retrying to reach the broker at start-up instead of exiting (Redis restarting).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Delivery tasks retry with exponential backoff and jitter, capped (see approvals.outbox and
+# notifications.tasks); these are the shared numbers.
+TASK_RETRY_POLICY = {
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+# Periodic jobs. A static schedule here rather than django-celery-beat: there are four fixed jobs
+# whose only knobs are intervals, which belong with the deployment's environment, reviewed with
+# the code, the same in every environment, and needing no database table, admin page or
+# migration; change managers never need to edit them at run time. Run exactly ONE beat process
+# (Procfile.dev and the deployment start one): a second would send every job twice, which is
+# safe (the jobs are idempotent) but wasteful. A job not picked up within its own interval
+# expires, so a worker that was down does not face a pile of stale copies.
+SLA_SCAN_INTERVAL_SECONDS = env_float("SLA_SCAN_INTERVAL_SECONDS", 60.0)
+DISPATCH_INTERVAL_SECONDS = env_float("DISPATCH_INTERVAL_SECONDS", 60.0)
+AUDIT_SNAPSHOT_INTERVAL_SECONDS = env_float("AUDIT_SNAPSHOT_INTERVAL_SECONDS", 3600.0)
+CELERY_BEAT_SCHEDULE = {
+    "sla-reminders-and-escalation": {
+        "task": "notifications.sla_scan",
+        "schedule": SLA_SCAN_INTERVAL_SECONDS,
+        "options": {"expires": SLA_SCAN_INTERVAL_SECONDS},
+    },
+    "dispatch-audit-events": {
+        "task": "approvals.dispatch_events",
+        "schedule": DISPATCH_INTERVAL_SECONDS,
+        "options": {"expires": DISPATCH_INTERVAL_SECONDS},
+    },
+    "send-pending-emails": {
+        "task": "notifications.send_pending_emails",
+        "schedule": DISPATCH_INTERVAL_SECONDS,
+        "options": {"expires": DISPATCH_INTERVAL_SECONDS},
+    },
+    "audit-snapshot": {
+        "task": "approvals.audit_snapshot",
+        "schedule": AUDIT_SNAPSHOT_INTERVAL_SECONDS,
+        "options": {"expires": AUDIT_SNAPSHOT_INTERVAL_SECONDS},
+    },
+}
+# The drain looks at events of this recent window only (bounded work per run, index on time);
+# events older than this that were never dispatched are left alone.
+AUDIT_DISPATCH_WINDOW_HOURS = env_float("AUDIT_DISPATCH_WINDOW_HOURS", 24.0)
+AUDIT_DISPATCH_BATCH_SIZE = env_int("AUDIT_DISPATCH_BATCH_SIZE", 200)
+# Sequence numbers are taken at insert but become visible at commit: seal only events older than
+# this, so a transaction still in flight cannot later land inside a sealed range.
+AUDIT_SNAPSHOT_MARGIN_SECONDS = env_float("AUDIT_SNAPSHOT_MARGIN_SECONDS", 60.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -154,13 +226,41 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "approvals.api.pagination.PagePagination",
+    "EXCEPTION_HANDLER": "approvals.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_THROTTLE_USER", "1200/minute"),
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+    },
+    # `?format=` belongs to the audit export (csv|json), not to renderer selection.
+    "URL_FORMAT_OVERRIDE": None,
 }
+
+# Integrations called with each batch of committed audit events (audit events are the outbox).
+AUDIT_EVENT_CONSUMERS = [
+    "integrations.webhooks.enqueue_deliveries",
+    "notifications.consumers.notify",
+]
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
+IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Change approval API",
     "DESCRIPTION": "Change requests, assessment, tiered approval, implementation and audit.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"LevelEnum": "approvals.choices.Impact"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "approvals.api.docs.add_common_responses",
+    ],
 }
 
 LOGGING = {

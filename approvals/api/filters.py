@@ -1,0 +1,48 @@
+"""List filters (django-filter). Bad values answer 400, never 500."""
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from approvals.choices import ChangeState, ChangeType, Impact
+from approvals.models import AuditEvent, ChangeRequest
+
+ID_LIMIT = 2**53
+
+
+class ChangeFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=ChangeState.choices)
+    change_type = django_filters.ChoiceFilter(choices=ChangeType.choices)
+    impact = django_filters.ChoiceFilter(choices=Impact.choices)
+    requester = django_filters.CharFilter(
+        field_name="requester__username", max_length=150, help_text="Username."
+    )
+    department = django_filters.CharFilter(
+        field_name="departments__code", max_length=16, help_text="Department code."
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=200, help_text="Words in the title or description."
+    )
+    ordering = django_filters.OrderingFilter(fields=("created_at", "updated_at"))
+
+    class Meta:
+        model = ChangeRequest
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    change = django_filters.NumberFilter(
+        field_name="change_id", min_value=1, max_value=ID_LIMIT, help_text="Change id."
+    )
+    actor = django_filters.CharFilter(
+        field_name="actor_name", max_length=150, help_text="Username."
+    )
+    action = django_filters.CharFilter(max_length=40)
+    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []

@@ -1,0 +1,255 @@
+"""Shapes of change requests in and out. They validate shapes only; the domain decides."""
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from approvals.choices import (
+    Category,
+    ChangeState,
+    ChangeType,
+    DecisionKind,
+    Impact,
+    Outcome,
+    Risk,
+    StepKind,
+    StepStatus,
+)
+from approvals.models import ApprovalStep, ChangeRequest
+from approvals.policy import ACTIONS
+from approvals.selectors import actions_for, route_of
+
+ID_LIMIT = 2**53  # larger ids cannot exist; refusing them keeps databases from overflowing
+
+
+class DecisionOutSerializer(serializers.Serializer):
+    approver = serializers.CharField(source="approver.username")
+    on_behalf_of = serializers.CharField(source="on_behalf_of.username", allow_null=True)
+    decision = serializers.ChoiceField(choices=DecisionKind.choices)
+    comment = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+    escalated = serializers.BooleanField()
+
+
+class RouteStepSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=StepKind.choices)
+    quorum = serializers.CharField(help_text="`any`, `all` or a number of approvals.")
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+    due_at = serializers.DateTimeField(allow_null=True)
+    approvers = serializers.SerializerMethodField()
+    decisions = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_approvers(self, step: ApprovalStep) -> list[str]:
+        return [seat.user.username for seat in step.seats.all()]
+
+    @extend_schema_field(DecisionOutSerializer(many=True))
+    def get_decisions(self, step: ApprovalStep) -> list[dict[str, Any]]:
+        decisions = [d for d in step.decisions.all() if not d.voided]
+        return DecisionOutSerializer(decisions, many=True).data
+
+
+class ChangeSerializer(serializers.Serializer):
+    """A change as the API shows it. Needs rows loaded with `selectors.with_route` and, in the
+    context, the `actor` and the blackout `windows` of the request."""
+
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    state = serializers.ChoiceField(choices=ChangeState.choices)
+    requester = serializers.CharField(source="requester.username")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    goal = serializers.CharField()
+    scope = serializers.CharField()
+    expected_impact = serializers.CharField()
+    change_type = serializers.ChoiceField(choices=ChangeType.choices)
+    template = serializers.IntegerField(source="template_id", allow_null=True)
+    category = serializers.CharField(help_text="One of: " + ", ".join(Category.values) + ".")
+    impact = serializers.ChoiceField(choices=Impact.choices)
+    risk = serializers.CharField(help_text="`low`, `medium`, `high`, or empty before assessment.")
+    departments = serializers.SerializerMethodField()
+    implementer = serializers.CharField(source="implementer.username", allow_null=True)
+    planned_start = serializers.DateTimeField(allow_null=True)
+    planned_end = serializers.DateTimeField(allow_null=True)
+    backout_plan = serializers.CharField()
+    test_plan = serializers.CharField()
+    policy_name = serializers.CharField()
+    pre_approved = serializers.BooleanField()
+    assessment_notes = serializers.CharField()
+    outcome = serializers.CharField()
+    completion_notes = serializers.CharField()
+    feedback_summary = serializers.CharField()
+    feedback_lessons = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    route = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_departments(self, change: ChangeRequest) -> list[str]:
+        return sorted(d.code for d in change.departments.all())
+
+    @extend_schema_field(RouteStepSerializer(many=True))
+    def get_route(self, change: ChangeRequest) -> list[dict[str, Any]]:
+        return RouteStepSerializer(route_of(change), many=True).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=ACTIONS)))
+    def get_allowed_actions(self, change: ChangeRequest) -> list[str]:
+        return actions_for(self.context["actor"], change, windows=self.context["windows"])
+
+
+class ChangeWriteSerializer(serializers.Serializer):
+    """Writable fields of a change (POST creates a draft; PATCH edits a draft)."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField()
+    goal = serializers.CharField(required=False, allow_blank=True)
+    scope = serializers.CharField(required=False, allow_blank=True)
+    expected_impact = serializers.CharField(required=False, allow_blank=True)
+    change_type = serializers.ChoiceField(choices=ChangeType.choices)
+    template = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=ID_LIMIT,
+        help_text="Catalogue template id: required for `standard`, refused otherwise.",
+    )
+    category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
+    impact = serializers.ChoiceField(choices=Impact.choices)
+    departments = serializers.ListField(
+        child=serializers.CharField(max_length=16),
+        required=False,
+        max_length=100,
+        help_text="Department codes; the requester's own department is always included.",
+    )
+    implementer = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=150, help_text="Username."
+    )
+    planned_start = serializers.DateTimeField(required=False, allow_null=True)
+    planned_end = serializers.DateTimeField(required=False, allow_null=True)
+    backout_plan = serializers.CharField(required=False, allow_blank=True)
+    test_plan = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Unknown or read-only fields: " + ", ".join(unknown) + "."]}
+            )
+        return attrs
+
+
+class AssessSerializer(serializers.Serializer):
+    impact = serializers.ChoiceField(choices=Impact.choices)
+    risk = serializers.ChoiceField(choices=Risk.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ApproveSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonedDecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(help_text="Why: required for reject and request_info.")
+
+
+class WithdrawSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CompleteSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FeedbackSerializer(serializers.Serializer):
+    summary = serializers.CharField()
+    lessons = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CommentInSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=10000)
+
+
+class CommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username")
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AttachmentInSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    created_at = serializers.DateTimeField()
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, attachment: Any) -> str:
+        request = self.context["request"]
+        return request.build_absolute_uri(
+            f"/api/v1/changes/{attachment.change_id}/attachments/{attachment.pk}/download/"
+        )
+
+
+class InboxChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    title = serializers.CharField()
+    change_type = serializers.ChoiceField(choices=ChangeType.choices)
+    impact = serializers.ChoiceField(choices=Impact.choices)
+    risk = serializers.CharField()
+    state = serializers.ChoiceField(choices=ChangeState.choices)
+    requester = serializers.CharField(source="requester.username")
+    departments = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_departments(self, change: ChangeRequest) -> list[str]:
+        return sorted(d.code for d in change.departments.all())
+
+
+class InboxStepSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=StepKind.choices)
+    due_at = serializers.DateTimeField(allow_null=True)
+
+
+class InboxItemSerializer(serializers.Serializer):
+    """One open step the caller may decide, with its change."""
+
+    change = InboxChangeSerializer()
+    step = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+
+    def to_representation(self, instance: ApprovalStep) -> dict[str, Any]:
+        return {
+            "change": InboxChangeSerializer(instance.change).data,
+            "step": InboxStepSerializer(instance).data,
+            "overdue": self.get_overdue(instance),
+        }
+
+    @extend_schema_field(InboxStepSerializer())
+    def get_step(self, step: ApprovalStep) -> dict[str, Any]:
+        return InboxStepSerializer(step).data
+
+    def get_overdue(self, step: ApprovalStep) -> bool:
+        return step.due_at is not None and step.due_at < timezone.now()

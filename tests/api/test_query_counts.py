@@ -1,0 +1,55 @@
+"""The changes list and the inbox cost the same few queries whatever the page holds."""
+
+import pytest
+
+from approvals.models import ChangeRequest
+from tests.api.conftest import token_client
+from tests.api.scenarios import approved, at_department_head, draft
+
+pytestmark = pytest.mark.django_db
+
+BUDGET = 8
+
+
+def _mixed_changes(count: int) -> None:
+    """Drafts, open routes with decisions, and approved changes (blackout windows matter)."""
+    makers = (draft, at_department_head, approved)
+    for index in range(count):
+        makers[index % len(makers)]()
+
+
+def _queries_for(django_assert_max_num_queries, path: str, username: str) -> int:
+    client = token_client(username)
+    with django_assert_max_num_queries(BUDGET) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("username", ["alice", "mia", "audrey"])
+def test_changes_list_costs_the_same_for_3_and_30_rows(
+    demo, django_assert_max_num_queries, username
+):
+    _mixed_changes(3)
+    few = _queries_for(django_assert_max_num_queries, "/api/v1/changes/?page_size=200", username)
+    _mixed_changes(27)
+    assert ChangeRequest.objects.count() == 30
+    many = _queries_for(django_assert_max_num_queries, "/api/v1/changes/?page_size=200", username)
+    assert few == many <= BUDGET
+
+
+def test_changes_list_shows_every_row_of_a_page(demo):
+    _mixed_changes(30)
+    response = token_client("mia").get("/api/v1/changes/?page_size=200")
+    assert len(response.json()["results"]) == 30
+
+
+def test_inbox_costs_the_same_for_3_and_30_open_steps(demo, django_assert_max_num_queries):
+    for _ in range(3):
+        at_department_head()
+    few = _queries_for(django_assert_max_num_queries, "/api/v1/inbox/?page_size=200", "hank")
+    for _ in range(27):
+        at_department_head()
+    many = _queries_for(django_assert_max_num_queries, "/api/v1/inbox/?page_size=200", "hank")
+    assert few == many <= BUDGET
+    assert len(token_client("hank").get("/api/v1/inbox/?page_size=200").json()["results"]) == 30
