@@ -1,0 +1,108 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationKind(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted for assessment")
+    STEP_OPENED = "step_opened", _("Waiting for your decision")
+    REMINDER = "reminder", _("Reminder")
+    ESCALATION = "escalation", _("Escalation")
+    DECISION = "decision", _("Decision")
+    OUTCOME = "outcome", _("Final outcome")
+    APPROVED = "approved", _("Approved, ready to implement")
+    RETROSPECTIVE_DUE = "retrospective_due", _("Retrospective review due")
+
+
+class Notification(models.Model):
+    """One message to one person, shown in the app and sent by e-mail."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    change = models.ForeignKey(
+        "approvals.ChangeRequest",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    # The audit event that caused it: with the unique constraint below, replaying an event never
+    # notifies anyone twice.
+    event = models.ForeignKey(
+        "approvals.AuditEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    message = models.CharField(_("message"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "user", "kind"], name="notification_once_per_event"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "read_at"]),
+            models.Index(fields=["emailed_at", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.user_id}: {self.message}"
+
+
+class EventDispatch(models.Model):
+    """Ledger of the outbox: this audit event was handed to this consumer (exactly once)."""
+
+    event = models.ForeignKey("approvals.AuditEvent", on_delete=models.PROTECT, related_name="+")
+    consumer = models.CharField(max_length=200)
+    dispatched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("event dispatch")
+        verbose_name_plural = _("event dispatches")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "consumer"], name="event_dispatched_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"event #{self.event_id} → {self.consumer}"
+
+
+class SlaLevel(models.TextChoices):
+    HALF = "reminder_50", _("Reminder at 50 % of the SLA")
+    DUE = "reminder_100", _("Reminder at 100 % of the SLA")
+    ESCALATION = "escalation", _("Escalation")
+
+
+class SlaAction(models.Model):
+    """Ledger of reminders and escalations: each (step, level) happens once, whatever the scans.
+
+    `event` is empty when a half-time reminder was superseded (the step was already overdue).
+    """
+
+    step = models.ForeignKey(
+        "approvals.ApprovalStep", on_delete=models.CASCADE, related_name="sla_actions"
+    )
+    level = models.CharField(max_length=16, choices=SlaLevel.choices)
+    event = models.ForeignKey(
+        "approvals.AuditEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("SLA action")
+        verbose_name_plural = _("SLA actions")
+        constraints = [
+            models.UniqueConstraint(fields=["step", "level"], name="sla_action_once_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} of step {self.step_id}"

@@ -1,0 +1,71 @@
+"""Two scans at once on PostgreSQL: each reminder and escalation still happens once."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from approvals import audit
+from approvals.models import ApprovalStep, AuditEvent, StepApprover
+from notifications import sla
+from notifications.models import SlaAction
+from tests.helpers import assessed
+from tests.tasks.conftest import open_step
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def overdue(change, hours=25):
+    step = open_step(change)
+    opened = step.opened_at - timedelta(hours=hours)
+    ApprovalStep.objects.filter(pk=step.pk).update(
+        opened_at=opened, due_at=opened + timedelta(hours=step.sla_hours)
+    )
+    return step
+
+
+def run_at_once(target, threads=4):
+    barrier = threading.Barrier(threads)
+    errors = []
+
+    def work():
+        try:
+            barrier.wait()
+            target()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert errors == []
+
+
+def test_concurrent_scans_send_each_reminder_and_escalation_once(alice, bob):
+    changes = [assessed(alice), assessed(bob), assessed(alice, impact="medium")]
+    steps = [overdue(change) for change in changes]
+
+    run_at_once(sla.sla_scan)
+    run_at_once(sla.sla_scan)
+
+    for change, step in zip(changes, steps, strict=True):
+        actions = AuditEvent.objects.filter(
+            change=change, action__in=["reminder_sent", "escalated"]
+        )
+        assert sorted(actions.values_list("action", flat=True)) == ["escalated", "reminder_sent"]
+        assert SlaAction.objects.filter(step=step).count() == 3  # the 50 % one superseded
+        assert StepApprover.objects.filter(step=step, source="escalation").count() == 1
+    assert audit.verify_chain().ok
+
+
+def test_the_same_reminder_requested_by_many_at_once_is_sent_once(alice):
+    step = overdue(assessed(alice), hours=13)
+    results = []
+    run_at_once(lambda: results.append(sla.step_sla_act(step_id=step.pk, level="reminder_50")))
+    assert sum(event is not None for event in results) == 1
+    assert AuditEvent.objects.filter(action="reminder_sent").count() == 1

@@ -1,0 +1,155 @@
+"""Reminders at 50 % and 100 % of a step's SLA, then escalation, each exactly once."""
+
+from datetime import timedelta
+
+import pytest
+
+from approvals import audit, workflow
+from approvals.choices import StepStatus
+from approvals.models import AuditEvent, Decision
+from notifications import sla
+from notifications.models import SlaAction, SlaLevel
+from tests.helpers import approve, assessed, route
+from tests.tasks.conftest import T0, open_step
+
+pytestmark = pytest.mark.django_db
+
+HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
+
+
+def sla_events(change, action=None):
+    events = AuditEvent.objects.filter(change=change, action__in=["reminder_sent", "escalated"])
+    if action:
+        events = events.filter(action=action)
+    return list(events.order_by("seq"))
+
+
+def test_approvers_are_reminded_exactly_at_half_and_at_full_sla(alice, at):
+    at(T0)
+    change = assessed(alice)  # department head step: hank, 24 h
+    step = open_step(change)
+    assert step.due_at == T0 + 24 * HOUR
+
+    at(T0 + 12 * HOUR - SECOND)
+    assert sla.sla_scan() == 0
+    at(T0 + 12 * HOUR)
+    assert sla.sla_scan() == 1
+    assert sla.sla_scan() == 0
+
+    at(T0 + 24 * HOUR - SECOND)
+    assert sla.sla_scan() == 0
+    at(T0 + 24 * HOUR)
+    assert sla.sla_scan() == 1  # the 100 % reminder; escalation waits until it is overdue
+
+    reminders = sla_events(change, "reminder_sent")
+    assert [(e.data["percent"], e.data["recipients"]) for e in reminders] == [
+        (50, ["hank"]),
+        (100, ["hank"]),
+    ]
+    assert all(e.actor is None and e.to_state == change.state for e in reminders)
+    assert audit.verify_chain().ok
+
+
+def test_an_overdue_step_is_escalated_once_and_the_target_can_decide_it(alice, mia, at):
+    at(T0)
+    change = assessed(alice)
+    step = open_step(change)
+
+    at(T0 + 24 * HOUR + SECOND)
+    assert sla.sla_scan() == 2  # the 100 % reminder and the escalation (50 % superseded)
+    assert sla.sla_scan() == 0
+    assert sla.step_sla_act(step_id=step.pk, level=SlaLevel.ESCALATION) is None
+
+    step.refresh_from_db()
+    assert step.escalated_at == T0 + 24 * HOUR + SECOND
+    assert dict(step.seats.values_list("user__username", "source")) == {
+        "hank": "route",
+        "mia": "escalation",
+    }
+    (escalation,) = sla_events(change, "escalated")
+    assert escalation.data["escalated_to"] == ["mia"]
+    assert escalation.data["escalation_group"] == "change_manager"
+    assert SlaAction.objects.filter(step=step).count() == 3
+
+    at(T0 + 25 * HOUR)
+    change = approve("mia", change)
+    step.refresh_from_db()
+    assert step.status == StepStatus.APPROVED
+    assert Decision.objects.get(step=step).escalated is True
+    assert route(change)[1][1] == "pending"  # the final approval opened
+
+
+def test_a_half_time_reminder_missed_while_workers_were_down_is_not_sent_late(alice, at):
+    at(T0)
+    change = assessed(alice)
+    at(T0 + 30 * HOUR)
+    sla.sla_scan()
+    assert [e.data["percent"] for e in sla_events(change, "reminder_sent")] == [100]
+    assert SlaAction.objects.get(level=SlaLevel.HALF, step=open_step(change)).event is None
+
+
+def test_steps_already_decided_or_closed_get_no_reminders(alice, bob, at):
+    at(T0)
+    decided = assessed(alice)
+    withdrawn = assessed(bob)
+    at(T0 + HOUR)
+    decided = approve("hank", decided)  # opens the final step (48 h) at T0 + 1 h
+    workflow.change_withdraw(actor=bob, change_id=withdrawn.pk, comment="not needed")
+
+    at(T0 + 20 * HOUR)
+    assert sla.sla_scan() == 0
+    at(T0 + 25 * HOUR)
+    assert sla.sla_scan() == 1  # only the final step's half-time reminder
+    (reminder,) = sla_events(decided)
+    assert reminder.data["step_name"] == open_step(decided).name
+    assert reminder.data["recipients"] == ["mia"]
+    assert sla_events(withdrawn) == []
+
+
+def test_a_step_decided_after_the_scan_found_it_is_not_reminded(alice, at):
+    at(T0)
+    change = assessed(alice)
+    step = open_step(change)
+    at(T0 + 13 * HOUR)
+    due = sla.due_actions(now=T0 + 13 * HOUR)
+    approve("hank", change)
+    assert [a.step_id for a in due] == [step.pk]
+    assert sla.step_sla_act(step_id=step.pk, level=due[0].level) is None
+    assert not SlaAction.objects.filter(step=step).exists()
+
+
+def test_only_approvers_who_have_not_decided_are_reminded(alice, fiona, at):
+    at(T0)
+    # cross-department: the joint step needs the heads of FIN and OPS (quorum all)
+    change = assessed(alice, departments=["FIN", "OPS"])
+    change = approve("hank", change)
+    joint = open_step(change)
+    assert joint.quorum == "all"
+    approve("fiona", change)
+    at(T0 + 24 * HOUR)
+    sla.sla_scan()
+    (reminder,) = sla_events(change)
+    assert reminder.data["recipients"] == ["olga"]
+
+
+def test_due_steps_are_found_in_three_queries_however_many_changes(
+    alice, bob, at, django_assert_num_queries
+):
+    at(T0)
+    for requester in (alice, bob, alice):
+        assessed(requester)
+    with django_assert_num_queries(3):
+        due = sla.due_actions(now=T0 + 25 * HOUR)
+    assert len(due) == 9
+
+
+def test_escalation_never_seats_the_requester(mia, at):
+    at(T0)
+    change = assessed(mia)  # mia heads no department; her step escalates to change managers: mia
+    step = open_step(change)
+    at(T0 + 25 * HOUR)
+    sla.sla_scan()
+    assert dict(step.seats.values_list("user__username", "source")) == {"hank": "route"}
+    (escalation,) = sla_events(change, "escalated")
+    assert escalation.data["escalated_to"] == []
