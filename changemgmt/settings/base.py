@@ -204,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DISPATCH_INTERVAL_SECONDS,
         "options": {"expires": DISPATCH_INTERVAL_SECONDS},
     },
+    # Webhook deliveries still owed (lost broker message, dead worker) are queued again.
+    "requeue-webhooks": {
+        "task": "integrations.requeue_webhooks",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
     "audit-snapshot": {
         "task": "approvals.audit_snapshot",
         "schedule": AUDIT_SNAPSHOT_INTERVAL_SECONDS,

@@ -75,7 +75,12 @@ def _json_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
     parameters=[
         OpenApiParameter(
             "format", str, enum=["csv", "json"], description="`csv` (default) or `json`."
-        )
+        ),
+        OpenApiParameter("change", int, description="Change id."),
+        OpenApiParameter("actor", str, description="Username."),
+        OpenApiParameter("action", str),
+        OpenApiParameter("since", OpenApiTypes.DATETIME, description="From this instant on."),
+        OpenApiParameter("until", OpenApiTypes.DATETIME, description="Before this instant."),
     ],
     responses={
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one event a row."),
