@@ -80,7 +80,7 @@ def _save_change(
         else:
             messages.success(request, _("%(key)s saved as a draft.") % {"key": change.key})
     except InvalidInput as error:
-        form_errors(form, error)
+        form_errors(form, error, rename={"file": "attachments"})
         form.add_error(None, _("The draft is saved but not yet submitted; fix the above first."))
         return change, False
     return change, True

@@ -79,9 +79,10 @@ def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     return wrapper
 
 
-def form_errors(form: Any, error: InvalidInput) -> None:
+def form_errors(form: Any, error: InvalidInput, rename: dict[str, str] | None = None) -> None:
     """Put a domain InvalidInput's messages next to the form's fields."""
     for name, messages in error.errors.items():
+        name = (rename or {}).get(name, name)
         field = name if name in form.fields else None
         for message in messages:
             form.add_error(field, message)

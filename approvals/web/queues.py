@@ -49,9 +49,12 @@ def _inbox_context(request: HttpRequest) -> dict:
     return {"rows": rows, "overdue_count": sum(1 for r in rows if r["overdue"])}
 
 
-@role_required(*APPROVER_ROLES)
+@login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """Steps I may decide now, oldest due first. Anyone holding a delegated seat also sees it."""
+    actor = actor_of(request)
+    if actor.is_auditor or not (actor.roles & set(APPROVER_ROLES) or actor.delegator_ids):
+        return error_page(request, _("This page is not available to your role."), 403)
     return render(request, "approvals/inbox.html", _inbox_context(request))
 
 

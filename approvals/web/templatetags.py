@@ -6,6 +6,7 @@ from typing import Any
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from approvals.choices import ChangeState, DecisionKind, StepStatus
 
@@ -32,6 +33,33 @@ STEP_TONE = {
     StepStatus.REJECTED: "bad",
     StepStatus.SKIPPED: "neutral",
 }
+
+# Audit actions as people read them; unknown actions show as recorded.
+ACTION_LABELS = {
+    "created": gettext_lazy("created"),
+    "edited": gettext_lazy("edited"),
+    "submitted": gettext_lazy("submitted"),
+    "assessed": gettext_lazy("assessed"),
+    "approved": gettext_lazy("approved"),
+    "rejected": gettext_lazy("rejected"),
+    "info_requested": gettext_lazy("requested information"),
+    "withdrawn": gettext_lazy("withdrawn"),
+    "started": gettext_lazy("started"),
+    "completed": gettext_lazy("completed"),
+    "closed": gettext_lazy("closed"),
+    "commented": gettext_lazy("commented"),
+    "attachment_added": gettext_lazy("attached a file"),
+    "reminder_sent": gettext_lazy("reminder sent"),
+    "escalated": gettext_lazy("escalated"),
+    "delegation_created": gettext_lazy("delegation created"),
+    "delegation_ended": gettext_lazy("delegation ended"),
+    "delegation_cancelled": gettext_lazy("delegation cancelled"),
+}
+
+
+@register.filter
+def action_label(value: str) -> str:
+    return str(ACTION_LABELS.get(value, value))
 
 
 @register.filter

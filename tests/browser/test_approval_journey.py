@@ -93,7 +93,8 @@ def test_the_chinese_interface_renders_the_inbox(new_page, shot, alice, hank):
     assessed(alice, title="升级邮件网关")
     page = new_page("hank")
     page.select_option("#language", "zh-hans")
-    page.click("form.lang button")
+    with page.expect_navigation():
+        page.click("form.lang button")
     page.goto("/inbox/")
     assert page.locator("h1").inner_text() == "待办审批"
     assert page.get_by_role("button", name="批准").count() == 1

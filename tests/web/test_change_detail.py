@@ -1,0 +1,144 @@
+"""The change detail page: everything an approver needs, and only the viewer's actions."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from approvals import workflow
+from approvals.choices import ChangeState
+from approvals.models import BlackoutWindow, Delegation
+from tests.helpers import approve, assessed, new_change, refresh, submitted, user
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(as_user, user, change):
+    response = as_user(user).get(reverse("web:change_detail", args=[change.pk]))
+    assert response.status_code == 200
+    return response
+
+
+def test_the_page_shows_the_whole_request_route_and_timeline(as_user, alice, hank):
+    change = approve("hank", assessed(alice, impact="medium"), comment="Looks right")
+    workflow.change_comment(actor=alice, change_id=change.pk, text="Thanks!")
+    html = _page(as_user, alice, change).content.decode()
+    for text in (
+        "Stay on a supported version.",  # goal
+        "Ticketing database cluster.",  # scope
+        "Ten minutes of read-only mode.",  # expected impact
+        "feasible",  # assessment notes
+        "Restore the snapshot",  # backout plan
+        "Run the smoke suite.",  # test plan
+        "Department head",
+        "Technical expert",
+        "Looks right",
+        "Thanks!",
+        "Tom Technical-Expert (tom)",
+    ):
+        assert text in html, text
+    assert "Due" in html
+    assert html.count('class="step ') == 3  # department head, technical expert, CAB
+    response = _page(as_user, alice, change)
+    actions = [e.action for e in response.context["events"]]
+    assert actions[:4] == ["created", "submitted", "assessed", "approved"]
+
+
+def test_a_delegated_decision_shows_both_names(as_user, alice, hank, bob):
+    now = timezone.now()
+    Delegation.objects.create(
+        delegator=hank,
+        delegate=bob,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=1),
+    )
+    change = approve("bob", assessed(alice))
+    html = _page(as_user, alice, change).content.decode()
+    assert "on behalf of hank" in html
+
+
+def test_only_the_viewers_actions_are_shown(as_user, alice, hank, ada, audrey):
+    change = assessed(alice)
+    approver_html = _page(as_user, hank, change).content.decode()
+    assert ">Approve<" in approver_html and ">Withdraw<" not in approver_html
+    requester_html = _page(as_user, alice, change).content.decode()
+    assert ">Approve<" not in requester_html and ">Withdraw<" in requester_html
+    assessor = _page(as_user, ada, change)
+    assert "approve" not in assessor.context["actions"]
+    auditor_html = _page(as_user, audrey, change).content.decode()
+    assert "<button" not in auditor_html.split("<main", 1)[1]
+
+
+def test_the_server_refuses_actions_that_are_not_offered(as_user, alice, hank, audrey):
+    change = assessed(alice)
+    # the requester cannot decide her own change
+    response = as_user(alice).post(
+        reverse("web:change_action", args=[change.pk, "approve"]), {"comment": "mine"}
+    )
+    assert response.status_code == 403
+    assert "Segregation of duties" in response.content.decode()
+    # nothing to submit: wrong state
+    response = as_user(alice).post(reverse("web:change_action", args=[change.pk, "submit"]))
+    assert response.status_code == 409
+    # auditors act on nothing, not even comments
+    response = as_user(audrey).post(
+        reverse("web:change_action", args=[change.pk, "comment"]), {"text": "hi"}
+    )
+    assert response.status_code == 403
+    # unknown actions are 404
+    response = as_user(hank).post(reverse("web:change_action", args=[change.pk, "explode"]))
+    assert response.status_code == 404
+    assert refresh(change).state == ChangeState.TIER_APPROVAL
+
+
+def test_get_is_not_an_action(as_user, alice):
+    change = new_change(alice)
+    response = as_user(alice).get(reverse("web:change_action", args=[change.pk, "submit"]))
+    assert response.status_code == 405
+
+
+def test_actions_from_the_page_run_through_the_services(as_user, alice, hank):
+    change = new_change(alice)
+    as_user(alice).post(reverse("web:change_action", args=[change.pk, "submit"]))
+    assert refresh(change).state == ChangeState.SUBMITTED
+    response = as_user(alice).post(
+        reverse("web:change_action", args=[change.pk, "comment"]), {"text": "ping"}, follow=True
+    )
+    assert "Comment added." in response.content.decode()
+    response = as_user(alice).post(
+        reverse("web:change_action", args=[change.pk, "withdraw"]), {"comment": "not needed"}
+    )
+    assert refresh(change).state == ChangeState.WITHDRAWN
+
+
+def test_reject_without_a_comment_is_refused_with_the_reason(as_user, alice, hank):
+    change = assessed(alice)
+    response = as_user(hank).post(reverse("web:change_action", args=[change.pk, "reject"]))
+    assert response.status_code == 400
+    assert "a comment is required" in response.content.decode()
+
+
+def test_conflicts_with_changes_and_blackout_windows_are_listed(as_user, alice, bob, mia, ivan):
+    start = timezone.now() + timedelta(days=5)
+    window = {"planned_start": start, "planned_end": start + timedelta(hours=4)}
+    other = submitted(bob, title="Finance batch move", departments=["IT"], **window)
+    other = workflow.change_assess(
+        actor=user("ada"),
+        change_id=other.pk,
+        impact="low",
+        risk="low",
+    )
+    # drive the other change to approved: its route (FIN head, IT joint, change manager)
+    for username in ("fiona", "hank", "mia"):
+        other = approve(username, other)
+    assert other.state == ChangeState.APPROVED
+    BlackoutWindow.objects.create(
+        name="Quarter close",
+        starts_at=start + timedelta(hours=1),
+        ends_at=start + timedelta(days=1),
+    )
+    change = new_change(alice, **window)
+    html = _page(as_user, alice, change).content.decode()
+    assert "Finance batch move" in html
+    assert "Quarter close" in html

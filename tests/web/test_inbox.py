@@ -1,0 +1,121 @@
+"""The approver inbox: decide in place with htmx, or with a plain form post."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from approvals.choices import ChangeState
+from approvals.models import ApprovalStep, Delegation
+from tests.helpers import assessed, refresh
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true", "HX-Target": "step-1"}
+
+
+def test_the_inbox_lists_my_steps_oldest_due_first_with_overdue_marked_in_words(
+    as_user, alice, hank
+):
+    first = assessed(alice, title="First")
+    second = assessed(alice, title="Second")
+    ApprovalStep.objects.filter(change=second, status="pending").update(
+        due_at=timezone.now() - timedelta(hours=1)
+    )
+    response = as_user(hank).get(reverse("web:inbox"))
+    html = response.content.decode()
+    assert html.index("Second") < html.index("First")
+    rows = response.context["rows"]
+    assert [r["overdue"] for r in rows] == [True, False]
+    assert '<span class="badge bad">Overdue</span>' in html
+    assert first.key in html
+
+
+def test_htmx_approve_removes_the_row_and_says_so(as_user, alice, hank):
+    change = assessed(alice)
+    response = as_user(hank).post(
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "approve", "comment": "ok"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'hx-swap-oob="true"' in html and f"You approved {change.key}." in html
+    assert "<html" not in html and "inbox-row" not in html
+    assert refresh(change).state == ChangeState.FINAL_APPROVAL
+
+
+def test_without_javascript_the_decision_posts_and_redirects(as_user, alice, hank):
+    change = assessed(alice)
+    response = as_user(hank).post(
+        reverse("web:inbox_decide", args=[change.pk]), {"decision": "reject", "comment": "no"}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("web:inbox")
+    assert refresh(change).state == ChangeState.REJECTED
+
+
+def test_htmx_errors_are_shown_inside_the_row(as_user, alice, hank):
+    change = assessed(alice)
+    response = as_user(hank).post(
+        reverse("web:inbox_decide", args=[change.pk]), {"decision": "reject"}, headers=HTMX
+    )
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#step-1 .inline-error"
+    assert response["HX-Reswap"] == "innerHTML"
+    assert "a comment is required" in response.content.decode()
+
+
+def test_deciding_someone_elses_step_is_refused(as_user, alice, fiona, hank):
+    change = assessed(alice)
+    response = as_user(fiona).post(
+        reverse("web:inbox_decide", args=[change.pk]), {"decision": "approve"}, headers=HTMX
+    )
+    assert response.status_code == 403
+    as_user(hank).post(
+        reverse("web:inbox_decide", args=[change.pk]), {"decision": "reject", "comment": "x"}
+    )
+    response = as_user(hank).post(
+        reverse("web:inbox_decide", args=[change.pk]), {"decision": "approve"}
+    )
+    assert response.status_code == 409
+
+
+def test_a_delegate_sees_the_step_on_behalf_of_the_absent_approver(as_user, alice, hank, bob):
+    now = timezone.now()
+    Delegation.objects.create(
+        delegator=hank,
+        delegate=bob,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=1),
+    )
+    change = assessed(alice)
+    html = as_user(bob).get(reverse("web:inbox")).content.decode()
+    assert change.key in html and "on behalf of hank" in html
+
+
+def test_the_inbox_needs_a_constant_number_of_queries(
+    as_user, alice, hank, django_assert_max_num_queries
+):
+    client = as_user(hank)
+    assessed(alice)
+    client.get(reverse("web:inbox"))
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("web:inbox"))
+    for _ in range(6):
+        assessed(alice)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("web:inbox"))
+    assert len(response.context["rows"]) == 7
+
+
+def test_the_dashboard_counts_my_inbox_and_overdue_steps(as_user, alice, hank):
+    assessed(alice)
+    late = assessed(alice)
+    ApprovalStep.objects.filter(change=late, status="pending").update(
+        due_at=timezone.now() - timedelta(minutes=5)
+    )
+    response = as_user(hank).get(reverse("web:dashboard"))
+    assert response.context["inbox_count"] == 2
+    assert response.context["overdue_count"] == 1
+    assert "1 overdue" in response.content.decode()
