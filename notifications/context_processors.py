@@ -10,4 +10,4 @@ def unread(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"unread_notifications_count": None}
-    return {"unread_notifications_count": unread_count(user)}
+    return {"unread_notifications_count": unread_count(user.pk)}

@@ -51,10 +51,9 @@ def _message(notification: Notification) -> EmailMessage:
         "change": change,
         "url": f"{settings.SITE_URL.rstrip('/')}/notifications/",
     }
-    subject = f"[{change.key}] {notification.message}" if change else notification.message
     body = render_to_string(f"emails/{notification.kind}.txt", context)
     return EmailMessage(
-        subject=subject.splitlines()[0][:200],
+        subject=notification.message.splitlines()[0][:200],  # names the change
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.user.email],

@@ -1,12 +1,11 @@
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from notifications.models import Notification
 
 
-def unread_count(user: AbstractBaseUser) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+def unread_count(user_id: int) -> int:
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
 
 
-def notifications_of(user: AbstractBaseUser) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user).select_related("change")
+def notifications_of(user_id: int) -> QuerySet[Notification]:
+    return Notification.objects.filter(user_id=user_id).select_related("change")

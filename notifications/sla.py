@@ -27,7 +27,7 @@ User = get_user_model()
 # At most this many (step, level) actions per scan and level; the next scan takes the rest.
 SCAN_LIMIT = 500
 
-PERCENT = {SlaLevel.HALF: 50, SlaLevel.DUE: 100}
+PERCENT: dict[str, int] = {SlaLevel.HALF: 50, SlaLevel.DUE: 100}
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ def _open_steps() -> QuerySet[ApprovalStep]:
     )
 
 
-def _not_done(level: str) -> Exists:
-    return ~Exists(SlaAction.objects.filter(step=OuterRef("pk"), level=level))
+def _done(level: str) -> Exists:
+    return Exists(SlaAction.objects.filter(step=OuterRef("pk"), level=level))
 
 
 def due_actions(*, now: datetime) -> list[DueAction]:
@@ -62,7 +62,7 @@ def due_actions(*, now: datetime) -> list[DueAction]:
     }
     actions = []
     for level, steps in by_level.items():
-        rows = steps.filter(_not_done(level)).order_by("due_at", "pk")[:SCAN_LIMIT]
+        rows = steps.exclude(_done(level)).order_by("due_at", "pk")[:SCAN_LIMIT]
         actions += [
             DueAction(step_id, change_id, level)
             for step_id, change_id in rows.values_list("pk", "change_id")
@@ -117,7 +117,7 @@ def step_sla_act(*, step_id: int, level: str, now: datetime | None = None) -> Au
                 ledger = SlaAction.objects.create(step=step, level=level, created_at=now)
         except IntegrityError:  # a concurrent scan did it first
             return None
-        if level == SlaLevel.HALF and step.due_at <= now:
+        if level == SlaLevel.HALF and step.due_at is not None and step.due_at <= now:
             # Overdue before the half-time reminder ever went out (workers were down): the 100 %
             # reminder says more; record the half-time one as superseded, without sending it.
             return None
@@ -165,15 +165,17 @@ def _escalate(change: ChangeRequest, step: ApprovalStep, now: datetime) -> Audit
     excluded = {change.requester_id}
     if step.kind == StepKind.FINAL and change.implementer_id:
         excluded.add(change.implementer_id)
-    seated = set(step.seats.values_list("user_id", flat=True))
     targets = list(
         User.objects.filter(groups=step.escalation_group_id, is_active=True)
-        .exclude(pk__in=excluded | seated)
+        .exclude(pk__in=excluded)
         .order_by("username")
         .values_list("pk", "username")
     )
+    # Members already seated keep their seat (and its source); all of them are told.
+    seated = set(step.seats.values_list("user_id", flat=True))
+    added = [(pk, name) for pk, name in targets if pk not in seated]
     StepApprover.objects.bulk_create(
-        StepApprover(step=step, user_id=pk, source=ApproverSource.ESCALATION) for pk, _ in targets
+        StepApprover(step=step, user_id=pk, source=ApproverSource.ESCALATION) for pk, _ in added
     )
     step.escalated_at = now
     step.save(update_fields=["escalated_at"])
@@ -186,5 +188,6 @@ def _escalate(change: ChangeRequest, step: ApprovalStep, now: datetime) -> Audit
             "escalation_group": step.escalation_group.name if step.escalation_group else "",
             "escalated_to": [name for _, name in targets],
             "escalated_to_ids": [pk for pk, _ in targets],
+            "seats_added": [name for _, name in added],
         },
     )

@@ -10,16 +10,21 @@ from notifications.selectors import notifications_of
 from notifications.services import notifications_mark_all_read
 
 
+def _user_id(request: HttpRequest) -> int:
+    assert request.user.pk is not None  # login_required
+    return int(request.user.pk)
+
+
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(notifications_of(request.user), 50).get_page(request.GET.get("page"))
+    page = Paginator(notifications_of(_user_id(request)), 50).get_page(request.GET.get("page"))
     return render(request, "notifications/list.html", {"page": page})
 
 
 @login_required
 @require_POST
 def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
-    marked = notifications_mark_all_read(user=request.user)
+    marked = notifications_mark_all_read(user_id=_user_id(request))
     messages.success(
         request,
         ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.", marked)

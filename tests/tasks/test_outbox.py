@@ -67,7 +67,7 @@ def test_each_party_hears_about_their_part_once(
     assert drain(capture) == 0
     assert len(mail.outbox) == sent
     assert {m.to[0] for m in mail.outbox} >= {"ada@example.com", "ivan@example.com"}
-    assert mail.outbox[-1].subject.startswith(f"[{change.key}]")
+    assert change.key in mail.outbox[-1].subject
 
 
 def test_an_emergency_change_tells_the_ecab_and_later_the_cab_of_the_retrospective(
@@ -170,3 +170,18 @@ def test_an_email_that_failed_is_sent_by_the_sweep(
     assert emails.send_pending() == 1
     assert emails.send_pending() == 0
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+
+
+def test_notifying_a_batch_costs_the_same_few_queries_however_large(
+    alice, bob, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from notifications.consumers import notify
+
+    for requester in (alice, bob, alice):
+        assessed(requester)
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert len(events) == 9
+    # changes, opened steps, their seats, assessors, one insert
+    with django_assert_num_queries(5), django_capture_on_commit_callbacks():
+        notify(events)
+    assert Notification.objects.count() == 3 * 2  # ada per submission, hank per opened step

@@ -9,12 +9,13 @@ from approvals.choices import StepStatus
 from approvals.models import AuditEvent, Decision
 from notifications import sla
 from notifications.models import SlaAction, SlaLevel
-from tests.helpers import approve, assessed, route
+from tests.helpers import approve, assessed, route, submitted
 from tests.tasks.conftest import T0, open_step
 
 pytestmark = pytest.mark.django_db
 
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
 
 
@@ -68,7 +69,7 @@ def test_an_overdue_step_is_escalated_once_and_the_target_can_decide_it(alice, m
         "mia": "escalation",
     }
     (escalation,) = sla_events(change, "escalated")
-    assert escalation.data["escalated_to"] == ["mia"]
+    assert escalation.data["escalated_to"] == escalation.data["seats_added"] == ["mia"]
     assert escalation.data["escalation_group"] == "change_manager"
     assert SlaAction.objects.filter(step=step).count() == 3
 
@@ -153,3 +154,20 @@ def test_escalation_never_seats_the_requester(mia, at):
     assert dict(step.seats.values_list("user__username", "source")) == {"hank": "route"}
     (escalation,) = sla_events(change, "escalated")
     assert escalation.data["escalated_to"] == []
+
+
+def test_an_overdue_emergency_change_is_escalated_to_the_cab_already_on_its_ecab_step(alice, at):
+    at(T0)
+    change = submitted(alice, change_type="emergency", impact="high")  # ECAB: 1 h
+    step = open_step(change)
+    at(T0 + 30 * MINUTE)
+    assert sla.sla_scan() == 1
+    at(T0 + HOUR + SECOND)
+    assert sla.sla_scan() == 2
+    (escalation,) = sla_events(change, "escalated")
+    assert escalation.data["escalated_to"] == ["carl"]  # told, though already seated
+    assert escalation.data["seats_added"] == []
+    assert dict(step.seats.values_list("user__username", "source")) == {
+        "carl": "route",
+        "mia": "route",
+    }
