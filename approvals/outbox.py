@@ -20,6 +20,8 @@ from approvals.models import AuditEvent
 log = logging.getLogger(__name__)
 
 DISPATCH_TASK = "approvals.dispatch_events"
+# Bounds one run's work per consumer; what is left waits for the next kick or periodic run.
+MAX_BATCHES_PER_RUN = 50
 
 Consumer = Callable[[list[AuditEvent]], None]
 
@@ -59,8 +61,9 @@ def events_dispatch(*, now: datetime | None = None, batch_size: int | None = Non
 
 def _drain(path: str, consumer: Consumer, *, since: datetime, now: datetime, size: int) -> int:
     handed = 0
-    conflicts = 0
-    while conflicts < 3:
+    conflicts = batches = 0
+    while conflicts < 3 and batches < MAX_BATCHES_PER_RUN:
+        batches += 1
         try:
             count = _dispatch_batch(path, consumer, since=since, now=now, size=size)
         except IntegrityError:

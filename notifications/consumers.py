@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from approvals.choices import ChangeState, Role, StepKind
+from approvals.choices import ChangeState, DecisionKind, Role, StepKind
 from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, StepApprover
 from notifications import emails
 from notifications.models import Notification, NotificationKind
@@ -54,6 +54,12 @@ def _load(events: list[AuditEvent]) -> Context:
             )
         )
     return Context(changes, steps, seats, assessors)
+
+
+def _decision_label(decision: str) -> str:
+    return (
+        str(DecisionKind(decision).label).lower() if decision in DecisionKind.values else decision
+    )
 
 
 def _who(event: AuditEvent) -> str:
@@ -102,7 +108,7 @@ def _for_event(event: AuditEvent, ctx: Context) -> Iterable[tuple[int | None, st
                 message
                 % {
                     "who": _who(event),
-                    "decision": data.get("decision", event.action),
+                    "decision": _decision_label(data.get("decision", "")),
                     "step": data.get("step_name", ""),
                     "key": key,
                 },

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -45,11 +46,13 @@ def send_pending(*, limit: int = SWEEP_LIMIT) -> int:
 
 def _message(notification: Notification) -> EmailMessage:
     change = notification.change
+    site = settings.SITE_URL.rstrip("/")
     context = {
         "notification": notification,
         "user": notification.user,
         "change": change,
-        "url": f"{settings.SITE_URL.rstrip('/')}/notifications/",
+        "change_url": f"{site}{reverse('web:change_detail', args=[change.pk])}" if change else "",
+        "url": f"{site}{reverse('notifications:list')}",
     }
     body = render_to_string(f"emails/{notification.kind}.txt", context)
     return EmailMessage(

@@ -141,7 +141,10 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND: str | None = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "visibility_timeout": REDIS_VISIBILITY_TIMEOUT
+        "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
+        # An action's after-commit nudge must not hang a web request on an unreachable Redis:
+        # fail fast, the periodic drain delivers later.
+        "socket_connect_timeout": 2,
     }
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
 else:

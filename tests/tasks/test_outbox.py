@@ -185,3 +185,18 @@ def test_notifying_a_batch_costs_the_same_few_queries_however_large(
     with django_assert_num_queries(5), django_capture_on_commit_callbacks():
         notify(events)
     assert Notification.objects.count() == 3 * 2  # ada per submission, hank per opened step
+
+
+def test_the_requester_hears_in_plain_words_that_information_was_requested(
+    alice, hank, only_notify, django_capture_on_commit_callbacks
+):
+    change = assessed(alice)
+    workflow.step_decide(
+        actor=hank, change_id=change.pk, decision="request_info", comment="Which cluster?"
+    )
+    drain(django_capture_on_commit_callbacks)
+    (note,) = Notification.objects.filter(user=alice)
+    assert note.kind == "decision"
+    assert "“request information”" in note.message
+    (email,) = [m for m in mail.outbox if m.to == ["alice@example.com"]]
+    assert f"/changes/{change.pk}/" in email.body
