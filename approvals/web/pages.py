@@ -42,7 +42,11 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
 
 def _hours(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} h"
+    if value is None:
+        return "—"
+    if value < 1:
+        return f"{value * 60:.0f} min"
+    return f"{value:.1f} h"
 
 
 def _percent(value: float | None) -> str:

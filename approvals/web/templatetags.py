@@ -8,7 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from approvals.choices import ChangeState, DecisionKind, StepStatus
+from approvals.choices import ChangeState, DecisionKind, Role, StepStatus
 
 register = template.Library()
 
@@ -109,3 +109,9 @@ def quorum_label(value: str) -> str:
     if value == "all":
         return _("all")
     return _("%(n)s of them") % {"n": value}
+
+
+@register.filter
+def role_label(group_name: str) -> str:
+    """A role group's name as people read it (groups outside the roles show as named)."""
+    return str(dict(Role.choices).get(group_name, group_name))
