@@ -30,7 +30,12 @@ def _kick() -> None:
     from changemgmt.celery import app
 
     try:
-        app.send_task(DISPATCH_TASK, retry=False)
+        # This runs in the web request after commit: give an unreachable broker one quick try,
+        # not the default seconds of reconnecting. No result is wanted either, so Celery does not
+        # reach for the result backend.
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+            app.send_task(DISPATCH_TASK, producer=producer, retry=False, ignore_result=True)
     except Exception:  # the broker is down: the periodic drain will deliver
         log.warning(
             "could not queue %s; the periodic drain will deliver", DISPATCH_TASK, exc_info=True
