@@ -2,8 +2,7 @@
 
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,11 +12,9 @@ from approvals.choices import Role
 from approvals.exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from approvals.models import Delegation
 
-User = get_user_model()
 
-
-def _is_auditor(user: AbstractBaseUser) -> bool:
-    return user.groups.filter(name=Role.AUDITOR).exists()  # type: ignore[attr-defined]
+def _is_auditor(user: User) -> bool:
+    return user.groups.filter(name=Role.AUDITOR).exists()
 
 
 def _describe(delegation: Delegation) -> dict:
@@ -33,8 +30,8 @@ def _describe(delegation: Delegation) -> dict:
 
 def delegation_create(
     *,
-    actor: AbstractBaseUser,
-    delegate: AbstractBaseUser | str,
+    actor: User,
+    delegate: User | str,
     starts_at: datetime,
     ends_at: datetime,
     reason: str = "",
@@ -43,16 +40,17 @@ def delegation_create(
     if _is_auditor(actor):
         raise NotAllowed(_("Auditors have read-only access and perform no action."))
     errors: dict[str, list[str]] = {}
-    if isinstance(delegate, str):
-        found = User.objects.filter(username=delegate, is_active=True).first()
-        if found is None:
-            errors["delegate"] = [_("No active user %(name)s.") % {"name": delegate}]
-        delegate = found  # type: ignore[assignment]
-    if delegate is not None and not isinstance(delegate, str):
-        if delegate.pk == actor.pk:
-            errors["delegate"] = [_("You cannot delegate to yourself.")]
-        elif _is_auditor(delegate):
-            errors["delegate"] = [_("Auditors cannot act as delegates.")]
+    person = (
+        User.objects.filter(username=delegate, is_active=True).first()
+        if isinstance(delegate, str)
+        else delegate
+    )
+    if person is None:
+        errors["delegate"] = [_("No active user %(name)s.") % {"name": delegate}]
+    elif person.pk == actor.pk:
+        errors["delegate"] = [_("You cannot delegate to yourself.")]
+    elif _is_auditor(person):
+        errors["delegate"] = [_("Auditors cannot act as delegates.")]
     if not isinstance(starts_at, datetime):
         errors["starts_at"] = [_("Enter a date and time.")]
     if not isinstance(ends_at, datetime):
@@ -64,11 +62,11 @@ def delegation_create(
     reason = (reason or "").strip()
     if len(reason) > 200:
         errors["reason"] = [_("At most 200 characters.")]
-    if errors:
+    if errors or person is None:
         raise InvalidInput(errors)
     with transaction.atomic():
         delegation = Delegation.objects.create(
-            delegator=actor, delegate=delegate, starts_at=starts_at, ends_at=ends_at, reason=reason
+            delegator=actor, delegate=person, starts_at=starts_at, ends_at=ends_at, reason=reason
         )
         audit.delegation_recorded(
             action="delegation_created", actor=actor, data=_describe(delegation)
@@ -77,7 +75,7 @@ def delegation_create(
     return delegation
 
 
-def delegation_end(*, actor: AbstractBaseUser, delegation_id: int) -> Delegation:
+def delegation_end(*, actor: User, delegation_id: int) -> Delegation:
     """End `actor`'s delegation now; one that has not started yet is cancelled outright."""
     if _is_auditor(actor):
         raise NotAllowed(_("Auditors have read-only access and perform no action."))

@@ -95,9 +95,12 @@ class Outcomes:
 def step_waits(now: datetime | None = None) -> list[WaitStats]:
     """Two queries: decided steps' times, and open overdue steps per kind."""
     now = now or timezone.now()
-    waits = ApprovalStep.objects.filter(
+    rows = ApprovalStep.objects.filter(
         opened_at__isnull=False, decided_at__isnull=False
     ).values_list("kind", "opened_at", "decided_at", "due_at")
+    waits = [
+        (kind, opened, decided, due) for kind, opened, decided, due in rows if opened and decided
+    ]
     overdue = dict(
         ApprovalStep.objects.filter(status=StepStatus.PENDING, due_at__lt=now)
         .values_list("kind")

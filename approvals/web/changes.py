@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,7 +17,7 @@ from approvals.models import Attachment, ChangeRequest, Department
 from approvals.policy import check_create, check_edit
 from approvals.selectors import actions_for, open_step_of, route_of
 from approvals.web import selectors
-from approvals.web.common import actor_of, domain_errors, error_page, form_errors
+from approvals.web.common import actor_of, domain_errors, error_page, form_errors, user_of
 from approvals.web.forms import (
     AssessForm,
     AttachmentForm,
@@ -56,7 +57,7 @@ def _load(request: HttpRequest, change_id: int) -> ChangeRequest:
 
 def _save_attachments(request: HttpRequest, change_id: int, files: list) -> None:
     for upload in files:
-        workflow.attachment_add(actor=request.user, change_id=change_id, upload=upload)
+        workflow.attachment_add(actor=user_of(request), change_id=change_id, upload=upload)
 
 
 def _save_change(
@@ -66,16 +67,16 @@ def _save_change(
     data = form.to_data()
     try:
         if change is None:
-            change = workflow.change_create(actor=request.user, data=data)
+            change = workflow.change_create(actor=user_of(request), data=data)
         else:
-            change = workflow.change_update(actor=request.user, change_id=change.pk, data=data)
+            change = workflow.change_update(actor=user_of(request), change_id=change.pk, data=data)
     except InvalidInput as error:
         form_errors(form, error)
         return change, False
     try:
         _save_attachments(request, change.pk, form.cleaned_data.get("attachments") or [])
         if request.POST.get("intent") == "submit":
-            workflow.change_submit(actor=request.user, change_id=change.pk)
+            workflow.change_submit(actor=user_of(request), change_id=change.pk)
             messages.success(request, _("%(key)s submitted.") % {"key": change.key})
         else:
             messages.success(request, _("%(key)s saved as a draft.") % {"key": change.key})
@@ -145,7 +146,7 @@ def route_preview_for(
     if change_type not in ChangeType.values:
         return {"error": _("Choose a change type.")}
     departments = list(Department.objects.filter(code__in=codes))
-    own = Department.objects.filter(pk=actor.department_id).first()
+    own = Department.objects.filter(pk=actor.department_id).first() if actor.department_id else None
     if own is not None and own not in departments:
         departments.append(own)
     draft = ChangeRequest(requester_id=actor.id, change_type=change_type, impact=impact)
@@ -216,7 +217,7 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
 
 def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str:
     """Call the service for `action`; returns the success message. Domain errors propagate."""
-    user, pk, post = request.user, change.pk, request.POST
+    user, pk, post = user_of(request), change.pk, request.POST
     if action == "submit":
         workflow.change_submit(actor=user, change_id=pk)
         return _("%(key)s submitted.")
@@ -299,14 +300,18 @@ def change_action(request: HttpRequest, change_id: int, action: str) -> HttpResp
         return error_page(request, text, 400)
     messages.success(request, message % {"key": change.key})
     target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect("web:change_detail", change.pk)
 
 
 @login_required
 @domain_errors
-def attachment_download(request: HttpRequest, change_id: int, attachment_id: int) -> HttpResponse:
+def attachment_download(
+    request: HttpRequest, change_id: int, attachment_id: int
+) -> HttpResponse | FileResponse:
     """Stream an attachment to whoever may see its change; files are outside the web root."""
     _load(request, change_id)
     attachment = Attachment.objects.filter(pk=attachment_id, change_id=change_id).first()

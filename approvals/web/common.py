@@ -5,7 +5,9 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django_htmx.http import reswap, retarget
@@ -17,11 +19,19 @@ from approvals.selectors import load_actor
 STATUS = {NotAllowed: 403, InvalidTransition: 409, NotFound: 404, InvalidInput: 400}
 
 
+def user_of(request: HttpRequest) -> User:
+    """The signed-in user (every view that calls this is behind login_required)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAllowed(_("Sign in first."))
+    return user
+
+
 def actor_of(request: HttpRequest) -> Actor:
     """The request's actor, loaded once per request."""
     actor = getattr(request, "_actor", None)
     if actor is None:
-        actor = load_actor(request.user)
+        actor = load_actor(user_of(request))
         request._actor = actor  # type: ignore[attr-defined]
     return actor
 
@@ -66,11 +76,11 @@ def role_required(*roles: str) -> Callable:
     return decorate
 
 
-def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def domain_errors(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Domain errors become 403/404/409 pages (or inline messages for htmx requests)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except DomainError as error:

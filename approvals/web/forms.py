@@ -35,7 +35,7 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in items]
 
 
-def _blank(label: str) -> list[tuple[str, str]]:
+def _blank(label: Any) -> list[tuple[str, Any]]:
     return [("", label)]
 
 

@@ -14,7 +14,7 @@ from approvals import delegations, metrics
 from approvals.choices import ApproverRule, Role
 from approvals.exceptions import InvalidInput
 from approvals.web import selectors
-from approvals.web.common import actor_of, domain_errors, form_errors
+from approvals.web.common import actor_of, domain_errors, form_errors, user_of
 from approvals.web.forms import DelegationForm
 
 
@@ -121,7 +121,7 @@ def delegation_list(request: HttpRequest) -> HttpResponse:
     form = DelegationForm(request.POST or None, user_id=actor.id)
     if request.method == "POST" and form.is_valid():
         try:
-            delegations.delegation_create(actor=request.user, **form.cleaned_data)
+            delegations.delegation_create(actor=user_of(request), **form.cleaned_data)
         except InvalidInput as error:
             form_errors(form, error)
         else:
@@ -140,6 +140,6 @@ def delegation_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @domain_errors
 def delegation_end(request: HttpRequest, delegation_id: int) -> HttpResponse:
-    delegations.delegation_end(actor=request.user, delegation_id=delegation_id)
+    delegations.delegation_end(actor=user_of(request), delegation_id=delegation_id)
     messages.success(request, _("Delegation ended."))
     return redirect("web:delegations")

@@ -15,7 +15,14 @@ from approvals.policy import check_assess
 from approvals.selectors import actions_for, blackout_windows
 from approvals.web import selectors
 from approvals.web.changes import _load
-from approvals.web.common import actor_of, domain_errors, error_page, form_errors, role_required
+from approvals.web.common import (
+    actor_of,
+    domain_errors,
+    error_page,
+    form_errors,
+    role_required,
+    user_of,
+)
 from approvals.web.forms import AssessForm, CompleteForm, FeedbackForm
 
 APPROVER_ROLES = (
@@ -68,7 +75,7 @@ def inbox_decide(request: HttpRequest, change_id: int) -> HttpResponse:
     change = _load(request, change_id)
     try:
         workflow.step_decide(
-            actor=request.user,
+            actor=user_of(request),
             change_id=change.pk,
             decision=decision,
             comment=request.POST.get("comment", ""),
@@ -103,7 +110,7 @@ def assess(request: HttpRequest, change_id: int) -> HttpResponse:
     form = AssessForm(request.POST or None, initial={"impact": change.impact})
     if request.method == "POST" and form.is_valid():
         try:
-            workflow.change_assess(actor=request.user, change_id=change.pk, **form.cleaned_data)
+            workflow.change_assess(actor=user_of(request), change_id=change.pk, **form.cleaned_data)
         except InvalidInput as error:
             form_errors(form, error)
         else:

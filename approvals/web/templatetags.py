@@ -12,7 +12,7 @@ from approvals.choices import ChangeState, DecisionKind, Role, StepStatus
 
 register = template.Library()
 
-STATE_TONE = {
+STATE_TONE: dict[str, str] = {
     ChangeState.DRAFT: "neutral",
     ChangeState.SUBMITTED: "info",
     ChangeState.ASSESSED: "info",
@@ -26,7 +26,7 @@ STATE_TONE = {
     ChangeState.REJECTED: "bad",
     ChangeState.WITHDRAWN: "neutral",
 }
-STEP_TONE = {
+STEP_TONE: dict[str, str] = {
     StepStatus.WAITING: "neutral",
     StepStatus.PENDING: "info",
     StepStatus.APPROVED: "good",

@@ -99,3 +99,27 @@ def test_the_guide_is_generated_from_the_live_policies(as_user, alice):
     assert "only for cross-department changes" in html
     assert "Segregation of duties" in html
     assert "<td>Change manager</td>" in html  # escalation target, by its role name
+
+
+def test_the_calendar_needs_a_constant_number_of_queries(
+    as_user, alice, mia, django_assert_max_num_queries
+):
+    start = timezone.now() + timedelta(days=2)
+    window = {"planned_start": start, "planned_end": start + timedelta(hours=3)}
+    client = as_user(mia)
+    _approved(alice, **window)
+    client.get(reverse("web:calendar"))
+    with django_assert_max_num_queries(15) as few:
+        client.get(reverse("web:calendar"))
+    for _ in range(4):
+        _approved(alice, **window)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("web:calendar"))
+    assert len(response.context["changes"]) == 5
+
+
+def test_unknown_pages_use_the_site_layout(as_user, alice, settings):
+    settings.DEBUG = False
+    response = as_user(alice).get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Back to the dashboard" in response.content.decode()

@@ -108,3 +108,26 @@ def test_the_implementer_queue_needs_a_constant_number_of_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("web:implementer_queue"))
     assert len(response.context["rows"]) == 5
+
+
+def test_the_assessor_queue_needs_a_constant_number_of_queries(
+    as_user, alice, ada, django_assert_max_num_queries
+):
+    client = as_user(ada)
+    submitted(alice)
+    client.get(reverse("web:assessor_queue"))
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("web:assessor_queue"))
+    for _ in range(5):
+        submitted(alice)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("web:assessor_queue"))
+    assert len(response.context["changes"]) == 6
+
+
+def test_an_outside_next_address_is_ignored_after_an_action(as_user, alice, ivan):
+    change = _approved(alice)
+    response = as_user(ivan).post(
+        reverse("web:change_action", args=[change.pk, "start"]), {"next": "/\\\\evil.example/"}
+    )
+    assert response["Location"] == reverse("web:change_detail", args=[change.pk])
