@@ -13,6 +13,7 @@ from approvals.choices import Role
 from approvals.exceptions import InvalidInput
 from approvals.policy import check_assess
 from approvals.selectors import actions_for, blackout_windows
+from approvals.selectors import inbox as inbox_steps
 from approvals.web import selectors
 from approvals.web.changes import _load
 from approvals.web.common import (
@@ -89,7 +90,14 @@ def inbox_decide(request: HttpRequest, change_id: int) -> HttpResponse:
         "request_info": _("You asked for more information on %(key)s."),
     }[decision] % {"key": change.key}
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "approvals/partials/_inbox_done.html", {"message": done})
+        # The row goes away (empty main content); the status and the counts update out of band.
+        steps = inbox_steps(actor_of(request))
+        context = {
+            "message": done,
+            "count": steps.count(),
+            "overdue_count": steps.filter(due_at__lt=timezone.now()).count(),
+        }
+        return render(request, "approvals/partials/_inbox_done.html", context)
     messages.success(request, done)
     return redirect("web:inbox")
 

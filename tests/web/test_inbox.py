@@ -43,6 +43,7 @@ def test_htmx_approve_removes_the_row_and_says_so(as_user, alice, hank):
     html = response.content.decode()
     assert 'hx-swap-oob="true"' in html and f"You approved {change.key}." in html
     assert "<html" not in html and "inbox-row" not in html
+    assert '<p id="inbox-summary" hx-swap-oob="true">Nothing waits for you.' in html
     assert refresh(change).state == ChangeState.FINAL_APPROVAL
 
 
