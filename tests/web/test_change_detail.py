@@ -142,3 +142,48 @@ def test_conflicts_with_changes_and_blackout_windows_are_listed(as_user, alice, 
     html = _page(as_user, alice, change).content.decode()
     assert "Finance batch move" in html
     assert "Quarter close" in html
+
+
+def test_files_are_attached_from_the_detail_page(as_user, alice, hank):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    change = assessed(alice)
+    upload = SimpleUploadedFile("runbook.md", b"# Runbook", content_type="text/markdown")
+    response = as_user(hank).post(
+        reverse("web:change_action", args=[change.pk, "attach"]), {"file": upload}, follow=True
+    )
+    assert "File attached." in response.content.decode()
+    assert "runbook.md" in response.content.decode()
+    response = as_user(hank).post(reverse("web:change_action", args=[change.pk, "attach"]))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "name,args,data",
+    [
+        ("web:inbox_decide", "change", {"decision": "approve"}),
+        ("web:change_action", "assess", {"impact": "low", "risk": "low"}),
+        ("web:change_action", "withdraw", {}),
+        ("web:delegations", None, None),
+    ],
+    ids=["decide", "assess", "withdraw", "delegate"],
+)
+def test_auditors_are_refused_every_write(as_user, alice, audrey, name, args, data):
+    from datetime import timedelta as td
+
+    change = submitted(alice)
+    if args == "change":
+        url = reverse(name, args=[change.pk])
+    elif args:
+        url = reverse(name, args=[change.pk, args])
+    else:
+        url = reverse(name)
+        now = timezone.localtime()
+        data = {
+            "delegate": "bob",
+            "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (now + td(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        }
+    response = as_user(audrey).post(url, data)
+    assert response.status_code == 403
+    assert refresh(change).state == ChangeState.SUBMITTED
