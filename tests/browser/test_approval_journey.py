@@ -103,3 +103,9 @@ def test_the_chinese_interface_renders_the_inbox(new_page, shot, alice, hank):
     shot(page, "07-inbox-zh")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "08-inbox-zh-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click(".inbox-row a")
+    assert page.locator(".change-head").get_by_text("分级审批中").count() == 1
+    shot(page, "09-change-detail-zh")
+    page.goto("/how-approvals-work/")
+    shot(page, "10-how-approvals-work-zh")
