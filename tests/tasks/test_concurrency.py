@@ -69,3 +69,37 @@ def test_the_same_reminder_requested_by_many_at_once_is_sent_once(alice):
     run_at_once(lambda: results.append(sla.step_sla_act(step_id=step.pk, level="reminder_50")))
     assert sum(event is not None for event in results) == 1
     assert AuditEvent.objects.filter(action="reminder_sent").count() == 1
+
+
+def test_concurrent_drains_hand_each_event_over_once_and_mail_once(alice, bob, settings):
+    from django.core import mail
+
+    from approvals import outbox
+    from notifications.models import EventDispatch, Notification
+
+    settings.AUDIT_EVENT_CONSUMERS = ["notifications.consumers.notify"]
+    for requester in (alice, bob, alice, bob):
+        assessed(requester)
+    EventDispatch.objects.all().delete()  # the kicks after each commit may have drained already
+    Notification.objects.all().delete()
+    mail.outbox.clear()
+    events = AuditEvent.objects.count()
+
+    run_at_once(lambda: outbox.events_dispatch(batch_size=3))
+
+    assert EventDispatch.objects.count() == events
+    notes = Notification.objects.count()
+    assert notes == 4 * 2  # ada per submission, hank per opened step
+    assert len(mail.outbox) == notes
+
+
+def test_concurrent_snapshots_never_seal_overlapping_ranges(alice):
+    from approvals.models import AuditSnapshot
+    from approvals.snapshots import audit_snapshot_take
+
+    for _ in range(3):
+        assessed(alice)
+    run_at_once(lambda: audit_snapshot_take(margin=timedelta(0)))
+    (snapshot,) = AuditSnapshot.objects.all()
+    assert snapshot.event_count == AuditEvent.objects.filter(seq__lte=snapshot.last_seq).count()
+    assert audit.verify_chain().ok
