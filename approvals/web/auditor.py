@@ -1,6 +1,6 @@
 """Read-only pages for auditors: the trail, one event, snapshots and chain verification."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -19,10 +19,13 @@ from approvals.web.forms import AuditFilterForm
 PAGE_SIZE = 25
 
 
-def _day_start(day: object) -> datetime | None:
+def _day_start(day: date | None, *, days: int = 0) -> datetime | None:
     if day is None:
         return None
-    return timezone.make_aware(datetime.combine(day, time.min))  # type: ignore[arg-type]
+    try:
+        return timezone.make_aware(datetime.combine(day, time.min) + timedelta(days=days))
+    except OverflowError:  # the last representable day: nothing lies beyond it
+        return None
 
 
 @role_required(Role.AUDITOR)
@@ -31,13 +34,12 @@ def trail(request: HttpRequest) -> HttpResponse:
     filters: dict = {}
     if form.is_valid():
         data = form.cleaned_data
-        until = _day_start(data["until"])
         filters = {
             "change": data["change"].strip(),
             "actor": data["actor"].strip(),
             "action": data["action"],
             "since": _day_start(data["since"]),
-            "until": until + timedelta(days=1) if until else None,
+            "until": _day_start(data["until"], days=1),
         }
     events = selectors.audit_events(**filters)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -23,6 +23,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
     try:
         start = datetime.fromisoformat(request.GET.get("from", ""))
         start = timezone.make_aware(start) if timezone.is_naive(start) else start
+        if not 2000 <= start.year <= 2100:
+            raise ValueError("out of the calendar's range")
     except ValueError:
         start = timezone.now() - timedelta(days=7)
     data = selectors.calendar_data(start)

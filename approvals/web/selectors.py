@@ -234,7 +234,8 @@ def audit_events(
     qs = AuditEvent.objects.order_by("-seq")
     if change:
         digits = change.upper().removeprefix("CHG-").lstrip("0") or "0"
-        qs = qs.filter(change_id=int(digits)) if digits.isdigit() else qs.none()
+        valid = digits.isdigit() and len(digits) <= 12
+        qs = qs.filter(change_id=int(digits)) if valid else qs.none()
     if actor:
         qs = qs.filter(actor_name=actor)
     if action:

@@ -123,3 +123,21 @@ def test_unknown_pages_use_the_site_layout(as_user, alice, settings):
     response = as_user(alice).get("/no-such-page/")
     assert response.status_code == 404
     assert "Back to the dashboard" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "username,path",
+    [
+        ("mia", "/calendar/?from=9999-12-31"),
+        ("mia", "/calendar/?from=nonsense"),
+        ("mia", "/changes/?state=bogus&q=%00%ff"),
+        ("audrey", "/audit/?change=99999999999999999999999&page=-3"),
+        ("audrey", "/audit/?since=9999-12-31&until=9999-12-31"),
+        ("audrey", "/audit/?since=not-a-date&action=%3Cscript%3E"),
+        ("audrey", "/audit/snapshots/?page=abc"),
+        ("alice", "/changes/route-preview/?change_type=bogus&impact=bogus&departments=ZZ"),
+    ],
+)
+def test_malformed_queries_never_break_a_page(as_user, request, username, path):
+    response = as_user(request.getfixturevalue(username)).get(path)
+    assert response.status_code == 200
