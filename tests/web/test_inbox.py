@@ -120,3 +120,33 @@ def test_the_dashboard_counts_my_inbox_and_overdue_steps(as_user, alice, hank):
     assert response.context["inbox_count"] == 2
     assert response.context["overdue_count"] == 1
     assert "1 overdue" in response.content.decode()
+
+
+def test_an_emergency_change_reaches_the_ecab_and_then_the_retrospective_in_the_inbox(
+    as_user, alice, mia, carl, ivan
+):
+    from approvals import workflow
+    from tests.helpers import submitted
+
+    change = submitted(alice, change_type="emergency", title="Stop the data leak")
+    assert "Stop the data leak" in as_user(mia).get(reverse("web:inbox")).content.decode()
+    as_user(mia).post(reverse("web:inbox_decide", args=[change.pk]), {"decision": "approve"})
+    workflow.change_start(actor=ivan, change_id=change.pk)
+    workflow.change_complete(actor=ivan, change_id=change.pk, outcome="success")
+    html = as_user(carl).get(reverse("web:inbox")).content.decode()
+    assert "Stop the data leak" in html and "Retrospective review (CAB)" in html
+
+
+def test_requesting_information_sends_the_change_back_and_keeps_the_void_round(
+    as_user, alice, hank
+):
+    change = assessed(alice)
+    as_user(hank).post(
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "request_info", "comment": "Which hosts?"},
+    )
+    assert refresh(change).state == ChangeState.DRAFT
+    html = as_user(alice).get(reverse("web:change_detail", args=[change.pk])).content.decode()
+    assert "Earlier rounds" in html and "Which hosts?" in html
+    assert "void (information was requested)" in html
+    assert ">Edit draft<" in html
