@@ -66,6 +66,10 @@ def test_change_goes_from_form_to_approval_and_into_the_audit_trail(
     shot(page, "04-inbox-hank")
     page.evaluate("window.__noReload = true")
     url = page.url
+    # A refusal shows inside the row, which stays.
+    row.get_by_role("button", name="Reject").click()
+    row.locator(".inline-error").get_by_text("a comment is required").wait_for()
+    assert row.count() == 1
     row.locator("textarea").fill("Fine by IT.")
     row.get_by_role("button", name="Approve").click()
     row.wait_for(state="detached")
