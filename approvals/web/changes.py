@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -43,8 +44,18 @@ def change_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     state = state if state in ChangeState.values else ""
     search = request.GET.get("q", "").strip()[:100]
-    changes = selectors.change_list(actor_of(request), state=state, search=search)[:200]
-    context = {"changes": changes, "states": ChangeState.choices, "state": state, "q": search}
+    changes = selectors.change_list(actor_of(request), state=state, search=search)
+    page = Paginator(changes, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "changes": page,
+        "page": page,
+        "query": query.urlencode(),
+        "states": ChangeState.choices,
+        "state": state,
+        "q": search,
+    }
     return render(request, "approvals/change_list.html", context)
 
 

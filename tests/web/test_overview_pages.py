@@ -141,3 +141,11 @@ def test_unknown_pages_use_the_site_layout(as_user, alice, settings):
 def test_malformed_queries_never_break_a_page(as_user, request, username, path):
     response = as_user(request.getfixturevalue(username)).get(path)
     assert response.status_code == 200
+
+
+def test_the_change_list_paginates(as_user, alice):
+    for _ in range(55):
+        new_change(alice)
+    response = as_user(alice).get(reverse("web:change_list") + "?state=draft")
+    assert len(response.context["page"]) == 50
+    assert "state=draft&amp;page=2" in response.content.decode()
