@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from approvals.choices import (
     APPROVAL_STATES,
@@ -89,6 +90,18 @@ class Seat:
     escalated: bool
 
 
+# Verbs for messages, translated: "Cannot submit a change that is approved."
+ACTION_VERBS = {
+    "edit": pgettext_lazy("action verb", "edit"),
+    "submit": pgettext_lazy("action verb", "submit"),
+    "withdraw": pgettext_lazy("action verb", "withdraw"),
+    "assess": pgettext_lazy("action verb", "assess"),
+    "start": pgettext_lazy("action verb", "start"),
+    "complete": pgettext_lazy("action verb", "complete"),
+    "close": pgettext_lazy("action verb", "close"),
+}
+
+
 def _refuse_auditor(actor: Actor) -> None:
     if actor.is_auditor:
         raise NotAllowed(_("Auditors have read-only access and perform no action."))
@@ -109,14 +122,16 @@ def check_create(actor: Actor) -> None:
 def _require_requester(actor: Actor, change: ChangeRequest, what: str) -> None:
     _refuse_auditor(actor)
     if actor.id != change.requester_id:
-        raise NotAllowed(_("Only the requester may %(what)s this change.") % {"what": what})
+        raise NotAllowed(
+            _("Only the requester may %(what)s this change.") % {"what": ACTION_VERBS[what]}
+        )
 
 
 def _require_state(change: ChangeRequest, states: Iterable[str], action: str) -> None:
     if change.state not in tuple(states):
         raise InvalidTransition(
             _("Cannot %(action)s a change that is %(state)s.")
-            % {"action": action, "state": change.get_state_display().lower()}
+            % {"action": ACTION_VERBS[action], "state": change.get_state_display().lower()}
         )
 
 
