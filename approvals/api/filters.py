@@ -1,7 +1,11 @@
 """List filters (django-filter). Bad values answer 400, never 500."""
 
+from datetime import UTC, datetime
+
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from approvals.choices import ChangeState, ChangeType, Impact
 from approvals.models import AuditEvent, ChangeRequest
@@ -32,6 +36,23 @@ class ChangeFilter(django_filters.FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """ISO 8601 instant, turned into UTC here: databases refuse exotic offsets such as +20:01."""
+
+    def to_python(self, value: str | None) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Date and time out of range.") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class AuditEventFilter(django_filters.FilterSet):
     change = django_filters.NumberFilter(
         field_name="change_id", min_value=1, max_value=ID_LIMIT, help_text="Change id."
@@ -40,8 +61,8 @@ class AuditEventFilter(django_filters.FilterSet):
         field_name="actor_name", max_length=150, help_text="Username."
     )
     action = django_filters.CharFilter(max_length=40)
-    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from approvals.api.views.audit import (
@@ -15,6 +15,7 @@ from approvals.api.views.reference import (
     PolicyListView,
     TemplateListView,
     TokenView,
+    not_found,
 )
 from integrations.api import WebhookSubscriptionViewSet
 
@@ -36,4 +37,6 @@ urlpatterns = [
     path("templates/", TemplateListView.as_view(), name="templates"),
     path("me/", MeView.as_view(), name="me"),
     *router.urls,
+    # Anything else under /api/v1/ (malformed ids included) answers JSON, not an HTML page.
+    re_path(r"^.*$", not_found),
 ]

@@ -83,9 +83,11 @@ def _json_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
         OpenApiParameter("until", OpenApiTypes.DATETIME, description="Before this instant."),
     ],
     responses={
-        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, one event a row."),
         (200, "application/json"): OpenApiResponse(
-            AuditEventSerializer(many=True), description="A JSON array of events."
+            AuditEventSerializer(many=True), description="`format=json`: an array of events."
+        ),
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.STR, description="`format=csv`: one event a row, with a header row."
         ),
         **errors(400, 403),
     },

@@ -279,7 +279,9 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Download an attachment",
-        parameters=[OpenApiParameter("attachment_id", int, OpenApiParameter.PATH)],
+        parameters=[
+            OpenApiParameter("attachment_id", str, OpenApiParameter.PATH, pattern=f"^{ID_PATTERN}$")
+        ],
         responses={
             (200, "application/octet-stream"): bytes,
             **errors(404),
