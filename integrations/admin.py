@@ -1,4 +1,7 @@
+from typing import Any, cast
+
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -12,20 +15,22 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_filter = ("is_active",)
     readonly_fields = ("created_by", "created_at", "updated_at")
 
-    def save_model(self, request: HttpRequest, obj: WebhookSubscription, form, change) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
+    ) -> None:
         # Through the services, so admin edits are audited like API edits.
         data = {name: getattr(obj, name) for name in services.AUDITED_FIELDS}
         data["secret"] = obj.secret
         if change:
             saved = services.subscription_update(
-                actor=request.user, subscription_id=obj.pk, data=data
+                actor=cast(User, request.user), subscription_id=obj.pk, data=data
             )
         else:
-            saved = services.subscription_create(actor=request.user, data=data)
+            saved = services.subscription_create(actor=cast(User, request.user), data=data)
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: WebhookSubscription) -> None:
-        services.subscription_delete(actor=request.user, subscription_id=obj.pk)
+        services.subscription_delete(actor=cast(User, request.user), subscription_id=obj.pk)
 
 
 @admin.register(WebhookDelivery)

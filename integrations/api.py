@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from approvals.api.docs import errors
 from approvals.api.pagination import PagePagination
-from approvals.api.views.base import ID_PATTERN, ApiMixin, IsChangeManager
+from approvals.api.views.base import ID_PATTERN, ApiMixin, IsChangeManager, acting_user
 from integrations import services
 from integrations.events import EVENT_TYPES
 from integrations.models import WebhookSubscription
@@ -92,7 +92,7 @@ class WebhookSubscriptionViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         subscription = services.subscription_create(
-            actor=request.user, data=dict(serializer.validated_data)
+            actor=acting_user(request), data=dict(serializer.validated_data)
         )
         return Response(CreatedWebhookSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
@@ -101,12 +101,14 @@ class WebhookSubscriptionViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         subscription = services.subscription_update(
-            actor=request.user,
+            actor=acting_user(request),
             subscription_id=subscription.pk,
             data=dict(serializer.validated_data),
         )
         return Response(self.get_serializer(subscription).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        services.subscription_delete(actor=request.user, subscription_id=self.get_object().pk)
+        services.subscription_delete(
+            actor=acting_user(request), subscription_id=self.get_object().pk
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

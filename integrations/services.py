@@ -3,7 +3,7 @@
 import secrets
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from approvals import audit, outbox
@@ -16,7 +16,7 @@ def new_secret() -> str:
     return secrets.token_hex(32)
 
 
-def _record(actor: AbstractBaseUser, subscription: WebhookSubscription, operation: str) -> None:
+def _record(actor: User, subscription: WebhookSubscription, operation: str) -> None:
     audit.configuration_changed(
         actor=actor,
         model="webhook",
@@ -27,7 +27,7 @@ def _record(actor: AbstractBaseUser, subscription: WebhookSubscription, operatio
     outbox.events_recorded()
 
 
-def subscription_create(*, actor: AbstractBaseUser, data: dict[str, Any]) -> WebhookSubscription:
+def subscription_create(*, actor: User, data: dict[str, Any]) -> WebhookSubscription:
     """Create a subscription; a secret is generated unless one is given."""
     with transaction.atomic():
         subscription = WebhookSubscription.objects.create(
@@ -38,7 +38,7 @@ def subscription_create(*, actor: AbstractBaseUser, data: dict[str, Any]) -> Web
 
 
 def subscription_update(
-    *, actor: AbstractBaseUser, subscription_id: int, data: dict[str, Any]
+    *, actor: User, subscription_id: int, data: dict[str, Any]
 ) -> WebhookSubscription:
     with transaction.atomic():
         subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
@@ -51,7 +51,7 @@ def subscription_update(
     return subscription
 
 
-def subscription_delete(*, actor: AbstractBaseUser, subscription_id: int) -> None:
+def subscription_delete(*, actor: User, subscription_id: int) -> None:
     with transaction.atomic():
         subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
         _record(actor, subscription, "deleted")

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -102,7 +103,7 @@ def enqueue_deliveries(events: Iterable[AuditEvent]) -> int:
             ).values_list("pk", flat=True)
         )
         for pk in created:
-            transaction.on_commit(lambda pk=pk: _queue(pk))
+            transaction.on_commit(partial(_queue, pk))
     return len(fresh)
 
 
@@ -235,4 +236,4 @@ def redeliver(delivery: WebhookDelivery) -> None:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING, next_attempt_at=None, sending_since=None
     )
-    transaction.on_commit(lambda: _queue(delivery.pk))
+    transaction.on_commit(partial(_queue, delivery.pk))

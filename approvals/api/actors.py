@@ -7,7 +7,7 @@ that both agree for every demo user and for a delegate).
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.db.models import CharField, IntegerField, QuerySet, Value
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from approvals.policy import Actor
 Window = tuple[str, datetime, datetime, frozenset[int]]
 
 
-def _rows(user: AbstractBaseUser, now: datetime) -> QuerySet:
+def _rows(user: User, now: datetime) -> QuerySet:
     no_text = Value("", output_field=CharField())
     no_id = Value(None, output_field=IntegerField())
     roles = (
@@ -41,7 +41,7 @@ def _rows(user: AbstractBaseUser, now: datetime) -> QuerySet:
     return roles.union(delegators, department, all=True)
 
 
-def request_actor(user: AbstractBaseUser, *, now: datetime | None = None) -> Actor:
+def request_actor(user: User, *, now: datetime | None = None) -> Actor:
     """Same `Actor` as `selectors.load_actor`, in a single query."""
     roles: set[str] = set()
     delegators: set[int] = set()

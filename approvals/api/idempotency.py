@@ -13,9 +13,10 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseBase
 from django.utils import timezone
@@ -68,18 +69,18 @@ def _replay(record: IdempotencyRecord, print_: str) -> Response:
     return response
 
 
-def _claim(request: Request, key: str, print_: str) -> IdempotencyRecord | Response:
+def _claim(user: User, key: str, print_: str) -> IdempotencyRecord | Response:
     now = timezone.now()
     cutoff = now - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
     # A key older than the retention period is free again.
-    IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__lt=cutoff).delete()
+    IdempotencyRecord.objects.filter(user=user, key=key, created_at__lt=cutoff).delete()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                user=request.user, key=key, fingerprint=print_, created_at=now
+                user=user, key=key, fingerprint=print_, created_at=now
             )
     except IntegrityError:
-        record = IdempotencyRecord.objects.get(user=request.user, key=key)
+        record = IdempotencyRecord.objects.get(user=user, key=key)
         return _replay(record, print_)
 
 
@@ -97,7 +98,7 @@ class IdempotentPostMixin:
                 code="invalid_idempotency_key",
             )
         # DRF looks the handler up after `initial`: wrap this request's handler only.
-        handler = self.post  # type: ignore[attr-defined]
+        handler: Callable[..., HttpResponseBase] = getattr(self, "post")  # noqa: B009
         self.post = lambda req, *a, **kw: self._run_once(handler, req, key, *a, **kw)
 
     def _run_once(
@@ -110,7 +111,7 @@ class IdempotentPostMixin:
     ) -> HttpResponseBase:
         print_ = fingerprint(request)
         with transaction.atomic():
-            claimed = _claim(request, key, print_)
+            claimed = _claim(cast(User, request.user), key, print_)
             if isinstance(claimed, Response):
                 return claimed
             try:

@@ -37,7 +37,7 @@ class LinkPagination(PageNumberPagination):
         self, queryset: QuerySet, request: Request, view: Any = None
     ) -> list[Any] | None:
         self.request = request
-        size = self.get_page_size(request)
+        size = self.get_page_size(request) or self.page_size or 50
         raw = request.query_params.get(self.page_query_param, "1")
         self.number = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
         offset = (self.number - 1) * size
@@ -48,12 +48,14 @@ class LinkPagination(PageNumberPagination):
     def get_next_link(self) -> str | None:
         if not self.has_next:
             return None
+        assert self.request is not None
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.page_query_param, self.number + 1)
 
     def get_previous_link(self) -> str | None:
         if self.number <= 1:
             return None
+        assert self.request is not None
         url = self.request.build_absolute_uri()
         if self.number == 2:
             return remove_query_param(url, self.page_query_param)

@@ -247,8 +247,6 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "1200/minute"),
         "anon": env_str("API_THROTTLE_ANON", "120/minute"),
     },
-    # `?format=` belongs to the audit export (csv|json), not to renderer selection.
-    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Integrations called with each batch of committed audit events (audit events are the outbox).

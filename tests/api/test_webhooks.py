@@ -236,3 +236,29 @@ def test_bad_subscriptions_are_400(demo, body):
 def test_webhooks_are_for_change_managers_only(demo):
     assert token_client("hank").get("/api/v1/webhooks/").status_code == 403
     assert token_client("audrey").get("/api/v1/webhooks/").status_code == 403
+
+
+def test_an_api_action_becomes_a_delivery_through_the_outbox_drain(
+    demo, django_capture_on_commit_callbacks, monkeypatch
+):
+    from approvals.outbox import events_dispatch
+
+    queued: list[int] = []
+    monkeypatch.setattr(webhooks, "_queue", lambda pk, countdown=0: queued.append(pk))
+    subscribe("https://a.example/hook", "change.submitted")
+    created = token_client("alice").post(
+        "/api/v1/changes/",
+        {"title": "t", "description": "d", "change_type": "normal", "impact": "low"},
+        format="json",
+    )
+    token_client("alice").post(f"/api/v1/changes/{created.json()['id']}/submit/")
+    with django_capture_on_commit_callbacks(execute=True):
+        events_dispatch()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event_type == "change.submitted"
+    assert delivery.payload["change"]["id"] == created.json()["id"]
+    assert queued == [delivery.pk]
+    # a second drain hands nothing over again
+    with django_capture_on_commit_callbacks(execute=True):
+        events_dispatch()
+    assert WebhookDelivery.objects.count() == 1 and queued == [delivery.pk]

@@ -47,7 +47,8 @@ class AuditEventSerializer(serializers.Serializer):
     change = serializers.IntegerField(allow_null=True)
     from_state = serializers.CharField()
     to_state = serializers.CharField()
-    data = serializers.JSONField()
+    # A declared field, not the `data` property: DRF's metaclass moves fields aside.
+    data = serializers.JSONField()  # type: ignore[assignment]
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
 

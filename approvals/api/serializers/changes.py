@@ -48,7 +48,7 @@ class RouteStepSerializer(serializers.Serializer):
         return [seat.user.username for seat in step.seats.all()]
 
     @extend_schema_field(DecisionOutSerializer(many=True))
-    def get_decisions(self, step: ApprovalStep) -> list[dict[str, Any]]:
+    def get_decisions(self, step: ApprovalStep) -> Any:
         decisions = [d for d in step.decisions.all() if not d.voided]
         return DecisionOutSerializer(decisions, many=True).data
 
@@ -100,7 +100,7 @@ class ChangeSerializer(serializers.Serializer):
         return sorted(d.code for d in change.departments.all())
 
     @extend_schema_field(RouteStepSerializer(many=True))
-    def get_route(self, change: ChangeRequest) -> list[dict[str, Any]]:
+    def get_route(self, change: ChangeRequest) -> Any:
         return RouteStepSerializer(route_of(change), many=True).data
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=ACTIONS)))

@@ -2,7 +2,7 @@
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
@@ -11,7 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,7 +31,7 @@ from approvals.api.serializers.audit import (
 from approvals.api.views.base import ApiMixin, IsAuditor
 from approvals.models import AuditEvent, AuditSnapshot
 
-AUDITORS = [IsAuthenticated, IsAuditor]
+AUDITORS: Sequence[type[BasePermission]] = (IsAuthenticated, IsAuditor)
 EXPORT_CHUNK = 2000
 
 
@@ -70,6 +72,17 @@ def _json_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
     yield "]\n"
 
 
+class ExportNegotiation(DefaultContentNegotiation):
+    """Here `?format=` names the export's file format (csv|json), not a DRF renderer; answers
+    that are not the export itself (errors) are JSON."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
 @extend_schema(
     summary="Export the audit trail, streamed (auditors)",
     parameters=[
@@ -94,6 +107,9 @@ def _json_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
 )
 class AuditExportView(ApiMixin, generics.GenericAPIView):
     """Streams the filtered trail; memory stays constant however long it is."""
+
+    content_negotiation_class = ExportNegotiation
+    renderer_classes = [JSONRenderer]
 
     permission_classes = AUDITORS
     filterset_class = AuditEventFilter

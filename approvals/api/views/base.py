@@ -1,11 +1,14 @@
 """What every API view shares: the actor of the request, visibility, idempotent POSTs."""
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from approvals.api.actors import request_actor
 from approvals.api.idempotency import IdempotentPostMixin
@@ -17,11 +20,16 @@ from approvals.selectors import visible_changes
 ID_PATTERN = r"[0-9]{1,18}"  # longer numbers are no id and would overflow the database
 
 
+def acting_user(request: Request) -> User:
+    """The authenticated user (IsAuthenticated runs before any handler that asks)."""
+    return cast(User, request.user)
+
+
 def actor_of(request: Request) -> Actor:
     """The request's `Actor`, loaded once per request."""
     actor = getattr(request, "_approvals_actor", None)
     if actor is None:
-        actor = request_actor(request.user)
+        actor = request_actor(acting_user(request))
         request._approvals_actor = actor  # type: ignore[attr-defined]
     return actor
 
@@ -38,11 +46,10 @@ class AuditorsReadOnly(BasePermission):
         return Role.AUDITOR not in actor_of(request).roles
 
 
-class ApiMixin(IdempotentPostMixin):
+class ApiMixin(IdempotentPostMixin, APIView):
     """Base of the API views."""
 
-    request: Request
-    permission_classes = [IsAuthenticated, AuditorsReadOnly]
+    permission_classes: Sequence[type[BasePermission]] = (IsAuthenticated, AuditorsReadOnly)
 
     @property
     def actor(self) -> Actor:

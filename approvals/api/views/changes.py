@@ -38,7 +38,7 @@ from approvals.api.serializers.changes import (
     ReasonedDecisionSerializer,
     WithdrawSerializer,
 )
-from approvals.api.views.base import ID_PATTERN, ApiMixin
+from approvals.api.views.base import ID_PATTERN, ApiMixin, acting_user
 from approvals.exceptions import NotFound
 from approvals.models import Attachment, AuditEvent, ChangeRequest, Comment
 from approvals.selectors import visible_changes, with_route
@@ -132,7 +132,7 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
             serializer = body(data=request.data)
             serializer.is_valid(raise_exception=True)
             arguments = dict(serializer.validated_data)
-        service(actor=request.user, change_id=change_id, **fixed, **arguments)
+        service(actor=acting_user(request), change_id=change_id, **fixed, **arguments)
         return self._show(change_id)
 
     # --- collection and item -----------------------------------------------------------------
@@ -145,7 +145,9 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = ChangeWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        change = workflow.change_create(actor=request.user, data=dict(serializer.validated_data))
+        change = workflow.change_create(
+            actor=acting_user(request), data=dict(serializer.validated_data)
+        )
         return self._show(change.pk, status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -156,7 +158,7 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = ChangeWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         workflow.change_update(
-            actor=request.user, change_id=change_id, data=dict(serializer.validated_data)
+            actor=acting_user(request), change_id=change_id, data=dict(serializer.validated_data)
         )
         return self._show(change_id)
 
@@ -272,7 +274,9 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = AttachmentInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         attachment = workflow.attachment_add(
-            actor=request.user, change_id=change_id, upload=serializer.validated_data["file"]
+            actor=acting_user(request),
+            change_id=change_id,
+            upload=serializer.validated_data["file"],
         )
         data = AttachmentSerializer(attachment, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)

@@ -21,7 +21,7 @@ from approvals.api.serializers.reference import (
     TokenRequestSerializer,
     TokenSerializer,
 )
-from approvals.api.views.base import ApiMixin
+from approvals.api.views.base import ApiMixin, acting_user
 from approvals.models import ChangeTemplate, Department, Policy, PolicyStep
 
 User = get_user_model()
@@ -71,8 +71,12 @@ class MeView(ApiMixin, generics.GenericAPIView):
 
     def get(self, request: Request) -> Response:
         actor = self.actor
-        user = request.user
-        department = Department.objects.filter(pk=actor.department_id).first()
+        user = acting_user(request)
+        department = (
+            Department.objects.filter(pk=actor.department_id).first()
+            if actor.department_id is not None
+            else None
+        )
         acting_for = User.objects.filter(pk__in=actor.delegator_ids).order_by("username")
         return Response(
             MeSerializer(
