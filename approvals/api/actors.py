@@ -5,6 +5,7 @@ within a fixed query budget, so this builds the same `Actor` with one UNION quer
 that both agree for every demo user and for a delegate).
 """
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.contrib.auth.models import Group, User
@@ -74,3 +75,16 @@ def current_windows(at: datetime | None = None) -> list[Window]:
         if department_id is not None:
             entry[3].add(department_id)
     return [(name, s, e, frozenset(d)) for name, s, e, d in windows.values()]
+
+
+class LazyWindows:
+    """`current_windows()` loaded on first use and then kept: a page without approved changes
+    never needs the blackout windows, and a page with many loads them once."""
+
+    def __init__(self) -> None:
+        self._windows: list[Window] | None = None
+
+    def __iter__(self) -> Iterator[Window]:
+        if self._windows is None:
+            self._windows = current_windows()
+        return iter(self._windows)

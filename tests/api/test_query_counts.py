@@ -53,3 +53,14 @@ def test_inbox_costs_the_same_for_3_and_30_open_steps(demo, django_assert_max_nu
     many = _queries_for(django_assert_max_num_queries, "/api/v1/inbox/?page_size=200", "hank")
     assert few == many <= BUDGET
     assert len(token_client("hank").get("/api/v1/inbox/?page_size=200").json()["results"]) == 30
+
+
+def test_a_page_without_approved_changes_does_not_load_blackout_windows(
+    demo, django_assert_num_queries
+):
+    draft()
+    at_department_head()
+    client = token_client("alice")
+    # token, actor, rows, departments, steps, seats, decisions: no blackout windows
+    with django_assert_num_queries(7):
+        client.get("/api/v1/changes/")

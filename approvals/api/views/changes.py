@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from approvals import workflow
-from approvals.api.actors import current_windows
+from approvals.api.actors import LazyWindows
 from approvals.api.docs import errors
 from approvals.api.filters import ChangeFilter
 from approvals.api.pagination import LinkPagination, PagePagination
@@ -110,7 +110,7 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         # Blackout windows are loaded once per request, not once per approved row.
         context = super().get_serializer_context()
-        return context | {"actor": self.actor, "windows": current_windows()}
+        return context | {"actor": self.actor, "windows": LazyWindows()}
 
     def _show(self, change_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         change = with_route(ChangeRequest.objects.filter(pk=change_id)).first()

@@ -1,0 +1,59 @@
+"""Webhooks are managed in the admin too, through the same audited services."""
+
+import pytest
+
+from approvals.models import AuditEvent
+from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from tests.api.scenarios import approved
+from tests.helpers import user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_lists_subscriptions_and_deliveries(demo, client):
+    client.force_login(user("admin"))
+    assert client.get("/admin/integrations/webhooksubscription/").status_code == 200
+    assert client.get("/admin/integrations/webhookdelivery/").status_code == 200
+
+
+def test_a_subscription_added_in_the_admin_is_audited(demo, client):
+    client.force_login(user("admin"))
+    response = client.post(
+        "/admin/integrations/webhooksubscription/add/",
+        {
+            "name": "CMDB",
+            "url": "https://cmdb.example/hook",
+            "secret": "a-long-enough-secret",
+            "event_types": '["change.approved"]',
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.created_by == user("admin")
+    event = AuditEvent.objects.get(action="webhook_created")
+    assert event.data["url"] == "https://cmdb.example/hook" and "secret" not in event.data
+
+
+def test_redeliver_action_gives_a_failed_delivery_a_fresh_start(
+    demo, client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from integrations import webhooks
+
+    queued: list[int] = []
+    monkeypatch.setattr(webhooks, "_queue", lambda pk, countdown=0: queued.append(pk))
+    WebhookSubscription.objects.create(
+        url="https://a.example/hook", secret="s" * 20, event_types=["change.approved"]
+    )
+    webhooks.enqueue_deliveries(AuditEvent.objects.filter(change=approved()))
+    delivery = WebhookDelivery.objects.get()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
+    client.force_login(user("admin"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/admin/integrations/webhookdelivery/",
+            {"action": "redeliver", "_selected_action": [delivery.pk]},
+        )
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert queued[-1] == delivery.pk
