@@ -215,6 +215,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300.0},
     },
+    # Idempotency keys older than IDEMPOTENCY_TTL_HOURS are forgotten.
+    "purge-idempotency-keys": {
+        "task": "approvals_api.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     "audit-snapshot": {
         "task": "approvals.audit_snapshot",
         "schedule": AUDIT_SNAPSHOT_INTERVAL_SECONDS,

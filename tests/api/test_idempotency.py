@@ -144,3 +144,15 @@ def test_concurrent_creates_with_one_key_make_one_change(alice):
         thread.join()
     assert statuses == [201] * len(clients)
     assert ChangeRequest.objects.filter(title="Once").count() == 1
+
+
+def test_the_periodic_purge_forgets_keys_past_24_hours_only(demo):
+    from approvals.api.tasks import purge_idempotency_keys
+
+    create("alice", "old-key")
+    create("alice", "new-key")
+    IdempotencyRecord.objects.filter(key="old-key").update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    assert purge_idempotency_keys() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new-key"]
