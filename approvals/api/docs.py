@@ -80,8 +80,8 @@ def add_common_responses(result: dict[str, Any], **_: Any) -> dict[str, Any]:
                     code,
                     {"description": text, "content": {"application/json": {"schema": error_ref}}},
                 )
-            if method != "post":
-                continue
+            if method != "post" or not operation.get("security", [{}])[0]:
+                continue  # anonymous POSTs (the token endpoint) have no user to scope a key to
             operation.setdefault("parameters", []).append(
                 {
                     "in": "header",

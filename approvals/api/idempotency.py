@@ -1,12 +1,15 @@
 """`Idempotency-Key` on POST: the first response is stored per user for 24 hours and replayed.
 
-How concurrent repeats behave: the key is claimed by inserting its row in the same transaction
-that runs the action and stores the response. A concurrent repeat's insert hits the unique
-(user, key) constraint and *waits* for that transaction (PostgreSQL blocks on the index entry);
-when the first commits, the repeat replays its stored response, and if the first rolled back the
-repeat runs itself. Nothing executes twice and nobody gets a spurious error. A repeat that still
-finds an unfinished claim (only possible if the first request's transaction was lost after the
-claim was committed by other means) gets 409 with `code: "idempotency_in_progress"`.
+How concurrent repeats behave: the loser waits. The key is claimed by inserting its row in the
+same transaction that runs the action and stores the response, so a claim never becomes visible
+without its answer. A concurrent repeat's insert hits the unique (user, key) constraint and waits
+for that transaction (PostgreSQL blocks on the index entry; SQLite serialises writers): when the
+first commits, the repeat replays its stored response; if the first rolled back, the repeat runs
+the action itself. Nothing executes twice. A row found without an answer can only come from
+outside this code path; it is answered 409 with `code: "idempotency_in_progress"` rather than
+run again. The same key with a different request (path or body) is refused with 422.
+
+Anonymous POSTs (the token endpoint) carry no user to scope a key to and are not deduplicated.
 """
 
 import hashlib
