@@ -42,6 +42,8 @@ run: seed
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy changemgmt approvals notifications integrations
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -136,23 +136,26 @@ def _require_state(change: ChangeRequest, states: Iterable[str], action: str) ->
 
 
 def check_edit(actor: Actor, change: ChangeRequest) -> None:
+    _refuse_auditor(actor)
     _require_state(change, [ChangeState.DRAFT], "edit")
     _require_requester(actor, change, "edit")
 
 
 def check_submit(actor: Actor, change: ChangeRequest) -> None:
+    _refuse_auditor(actor)
     _require_state(change, [ChangeState.DRAFT], "submit")
     _require_requester(actor, change, "submit")
 
 
 def check_withdraw(actor: Actor, change: ChangeRequest) -> None:
+    _refuse_auditor(actor)
     _require_state(change, OPEN_STATES, "withdraw")
     _require_requester(actor, change, "withdraw")
 
 
 def check_assess(actor: Actor, change: ChangeRequest) -> None:
-    _require_state(change, [ChangeState.SUBMITTED], "assess")
     _refuse_auditor(actor)
+    _require_state(change, [ChangeState.SUBMITTED], "assess")
     if not actor.has_role(Role.ASSESSOR):
         raise NotAllowed(_("Only assessors may assess changes."))
     if actor.id == change.requester_id:
@@ -195,14 +198,9 @@ def decision_seat(actor: Actor, change: ChangeRequest, open_step: OpenStep | Non
     )
 
 
-def check_decision_kind(open_step: OpenStep, decision: str) -> None:
-    if decision not in DecisionKind.values:
-        raise InvalidTransition(_("Unknown decision."))
-
-
 def check_start(actor: Actor, change: ChangeRequest, blackout_names: Iterable[str] = ()) -> None:
-    _require_state(change, [ChangeState.APPROVED], "start")
     _refuse_auditor(actor)
+    _require_state(change, [ChangeState.APPROVED], "start")
     if change.implementer_id is None:
         raise InvalidTransition(_("Name an implementer before the change can start."))
     if actor.id != change.implementer_id:
@@ -216,15 +214,15 @@ def check_start(actor: Actor, change: ChangeRequest, blackout_names: Iterable[st
 
 
 def check_complete(actor: Actor, change: ChangeRequest) -> None:
-    _require_state(change, [ChangeState.IMPLEMENTING], "complete")
     _refuse_auditor(actor)
+    _require_state(change, [ChangeState.IMPLEMENTING], "complete")
     if actor.id != change.implementer_id:
         raise NotAllowed(_("Only the change's implementer may complete it."))
 
 
 def check_feedback(actor: Actor, change: ChangeRequest, retrospective_approved: bool) -> None:
-    _require_state(change, [ChangeState.IMPLEMENTED, ChangeState.FAILED], "close")
     _refuse_auditor(actor)
+    _require_state(change, [ChangeState.IMPLEMENTED, ChangeState.FAILED], "close")
     if actor.id not in (change.implementer_id, change.requester_id):
         raise NotAllowed(_("Only the implementer or the requester may write the feedback report."))
     if change.change_type == ChangeType.EMERGENCY and not retrospective_approved:

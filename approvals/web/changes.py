@@ -43,7 +43,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def change_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     state = state if state in ChangeState.values else ""
-    search = request.GET.get("q", "").strip()[:100]
+    # PostgreSQL text cannot hold NUL; a pasted one must not break the page.
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     changes = selectors.change_list(actor_of(request), state=state, search=search)
     page = Paginator(changes, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -190,7 +191,7 @@ def route_preview(request: HttpRequest) -> HttpResponse:
         request,
         request.GET.get("change_type", "normal"),
         request.GET.get("impact", "low"),
-        request.GET.getlist("departments"),
+        [code.replace("\x00", "") for code in request.GET.getlist("departments")],
     )
     return render(request, "approvals/partials/_route_preview.html", {"preview": preview})
 
