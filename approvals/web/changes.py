@@ -207,6 +207,8 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
     context = {
         "change": change,
         "actions": actions,
+        # Commenting has its own form below; the panel lists the decisions and transitions.
+        "panel_actions": [a for a in actions if a != "comment"],
         "route": route,
         "earlier_steps": earlier,
         "open_step": open_step_of(change),

@@ -187,3 +187,10 @@ def test_auditors_are_refused_every_write(as_user, alice, audrey, name, args, da
     response = as_user(audrey).post(url, data)
     assert response.status_code == 403
     assert refresh(change).state == ChangeState.SUBMITTED
+
+
+def test_an_approver_with_nothing_to_decide_is_told_so(as_user, alice, tom):
+    change = assessed(alice, impact="medium")  # tom's step waits for the department head
+    html = as_user(tom).get(reverse("web:change_detail", args=[change.pk])).content.decode()
+    assert "There is nothing you can do on this change now." in html
+    assert "Add comment" in html
