@@ -35,6 +35,20 @@ def _acting(request: HttpRequest) -> UserModel | None:
     return user if isinstance(user, UserModel) else None
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records shown, never edited here: changes move only through the workflow services, the
+    audit trail is append-only, ledgers and sent messages are history."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Configuration edits (policies, departments, windows…) land in the audit trail."""
 
@@ -132,7 +146,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(admin.ModelAdmin):
+class ChangeRequestAdmin(ReadOnlyAdmin):
     """Read-only here: changes move only through the workflow services."""
 
     list_display = (
@@ -148,18 +162,9 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     list_filter = ("state", "change_type", "impact")
     search_fields = ("title", "description")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = (
         "seq",
         "occurred_at",
@@ -173,25 +178,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action",)
     search_fields = ("actor_name", "action")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(AuditSnapshot)
-class AuditSnapshotAdmin(admin.ModelAdmin):
+class AuditSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "first_seq", "last_seq", "event_count", "digest")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -69,6 +69,16 @@ def _lock(change_id: int) -> ChangeRequest:
         raise NotFound(_("No such change.")) from None
 
 
+def _lock_for_contribution(change_id: int, who: Actor) -> ChangeRequest:
+    """Lock a change someone adds to (comment, attachment): whoever can see it, except auditors."""
+    change = _lock(change_id)
+    seat_ids = StepApprover.objects.filter(step__change=change).values_list("user_id", flat=True)
+    if not can_view(who, change, seat_ids):
+        raise NotFound(_("No such change."))
+    check_comment(who, change)
+    return change
+
+
 def _finish(change: ChangeRequest) -> None:
     change.version += 1
     change.save()
@@ -548,13 +558,7 @@ def change_comment(*, actor: User, change_id: int, text: str) -> Comment:
         raise InvalidInput({"text": [_("A comment is at most 10,000 characters.")]})
     who = load_actor(actor)
     with transaction.atomic():
-        change = _lock(change_id)
-        seat_ids = StepApprover.objects.filter(step__change=change).values_list(
-            "user_id", flat=True
-        )
-        if not can_view(who, change, seat_ids):
-            raise NotFound(_("No such change."))
-        check_comment(who, change)
+        change = _lock_for_contribution(change_id, who)
         comment = Comment.objects.create(change=change, author=actor, text=text)
         audit.comment_added(change=change, actor=actor, comment_id=comment.pk, text=text)
         change.save(update_fields=["audit_length", "audit_head"])
@@ -601,13 +605,7 @@ def attachment_add(*, actor: User, change_id: int, upload: UploadedFile) -> Atta
         digest.update(chunk)
     who = load_actor(actor)
     with transaction.atomic():
-        change = _lock(change_id)
-        seat_ids = StepApprover.objects.filter(step__change=change).values_list(
-            "user_id", flat=True
-        )
-        if not can_view(who, change, seat_ids):
-            raise NotFound(_("No such change."))
-        check_comment(who, change)
+        change = _lock_for_contribution(change_id, who)
         if change.state in (ChangeState.CLOSED, ChangeState.REJECTED, ChangeState.WITHDRAWN):
             raise InvalidTransition(_("A closed change takes no more attachments."))
         attachment = Attachment(

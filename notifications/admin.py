@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from approvals.admin import ReadOnlyAdmin
 from notifications.models import EventDispatch, Notification, SlaAction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers and sent messages are records: looked at, never edited by hand."""
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Notification)

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from approvals import routing, workflow
 from approvals.choices import ChangeState, ChangeType, StepStatus
+from approvals.downloads import attachment_response
 from approvals.exceptions import DomainError, InvalidInput, NotFound
-from approvals.models import Attachment, ChangeRequest, Department
+from approvals.models import ChangeRequest, Department
 from approvals.policy import check_create, check_edit
 from approvals.selectors import actions_for, open_step_of, route_of
 from approvals.web import selectors
@@ -328,18 +329,4 @@ def attachment_download(
 ) -> HttpResponse | FileResponse:
     """Stream an attachment to whoever may see its change; files are outside the web root."""
     _load(request, change_id)
-    attachment = Attachment.objects.filter(pk=attachment_id, change_id=change_id).first()
-    if attachment is None:
-        raise NotFound(_("No such attachment."))
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise NotFound(_("The file is missing from storage.")) from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(change_id=change_id, attachment_id=attachment_id)

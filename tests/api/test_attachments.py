@@ -27,6 +27,9 @@ def test_an_uploaded_file_is_listed_and_downloads_intact(demo):
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == b"the backout plan"
     assert "plan.txt" in download["Content-Disposition"]
+    # the uploader's declared type is not trusted: browsers download, never render
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["X-Content-Type-Options"] == "nosniff"
 
 
 def test_an_invisible_changes_attachment_is_404(demo):

@@ -10,12 +10,11 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from approvals.api.actors import request_actor
 from approvals.api.idempotency import IdempotentPostMixin
 from approvals.choices import Role
 from approvals.exceptions import NotFound
 from approvals.policy import Actor
-from approvals.selectors import visible_changes
+from approvals.selectors import load_actor, visible_changes
 
 ID_PATTERN = r"[0-9]{1,18}"  # longer numbers are no id and would overflow the database
 
@@ -29,7 +28,7 @@ def actor_of(request: Request) -> Actor:
     """The request's `Actor`, loaded once per request."""
     actor = getattr(request, "_approvals_actor", None)
     if actor is None:
-        actor = request_actor(acting_user(request))
+        actor = load_actor(acting_user(request))
         request._approvals_actor = actor  # type: ignore[attr-defined]
     return actor
 

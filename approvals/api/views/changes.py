@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from approvals import workflow
-from approvals.api.actors import LazyWindows
 from approvals.api.docs import errors
 from approvals.api.filters import ChangeFilter
 from approvals.api.pagination import LinkPagination, PagePagination
@@ -39,9 +38,10 @@ from approvals.api.serializers.changes import (
     WithdrawSerializer,
 )
 from approvals.api.views.base import ID_PATTERN, ApiMixin, acting_user
+from approvals.downloads import attachment_response
 from approvals.exceptions import NotFound
 from approvals.models import Attachment, AuditEvent, ChangeRequest, Comment
-from approvals.selectors import visible_changes, with_route
+from approvals.selectors import LazyWindows, visible_changes, with_route
 
 CREATE_EXAMPLE = OpenApiExample(
     "Normal change",
@@ -299,16 +299,4 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
     )
     def download(self, request: Request, pk: str, attachment_id: str) -> FileResponse:
         change_id = self.ensure_visible(pk)
-        attachment = Attachment.objects.filter(pk=int(attachment_id), change_id=change_id).first()
-        if attachment is None:
-            raise NotFound(_("No such attachment."))
-        try:
-            handle = attachment.file.open("rb")
-        except FileNotFoundError:
-            raise NotFound(_("The attachment's file is missing.")) from None
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
+        return attachment_response(change_id=change_id, attachment_id=int(attachment_id))
