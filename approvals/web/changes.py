@@ -12,12 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals import routing, workflow
-from approvals.choices import ChangeState, ChangeType, StepStatus
+from approvals.choices import ChangeState, ChangeType, DecisionKind, StepStatus
 from approvals.downloads import attachment_response
 from approvals.exceptions import DomainError, InvalidInput, NotFound
-from approvals.models import ChangeRequest, Department
+from approvals.models import ChangeRequest, Decision, Department
 from approvals.policy import check_create, check_edit
-from approvals.selectors import actions_for, open_step_of, route_of
+from approvals.selectors import actions_for, open_step_of, retrospective_approved, route_of
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, error_page, form_errors, user_of
 from approvals.web.forms import (
@@ -95,7 +95,9 @@ def _save_change(
             messages.success(request, _("%(key)s saved as a draft.") % {"key": change.key})
     except InvalidInput as error:
         form_errors(form, error, rename={"file": "attachments"})
-        form.add_error(None, _("The draft is saved but not yet submitted; fix the above first."))
+        form.add_error(
+            None, _("The draft is saved but not yet submitted; fix the fields marked below first.")
+        )
         return change, False
     return change, True
 
@@ -112,7 +114,12 @@ def change_new(request: HttpRequest) -> HttpResponse:
         if done and change is not None:
             return redirect("web:change_detail", change.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "change": change, "preview": _preview_from(form, request)}
+    context = {
+        "form": form,
+        "change": change,
+        "preview": _preview_from(form, request),
+        "information_request": information_request(change),
+    }
     return render(request, "approvals/change_form.html", context, status=status)
 
 
@@ -132,8 +139,27 @@ def change_edit(request: HttpRequest, change_id: int) -> HttpResponse:
     else:
         form = ChangeForm(initial=ChangeForm.initial_for(change))
         status = 200
-    context = {"form": form, "change": change, "preview": _preview_from(form, request)}
+    context = {
+        "form": form,
+        "change": change,
+        "preview": _preview_from(form, request),
+        "information_request": information_request(change),
+    }
     return render(request, "approvals/change_form.html", context, status=status)
+
+
+def information_request(change: ChangeRequest | None) -> Decision | None:
+    """The approver's question that sent this draft back, while it is still unanswered."""
+    if change is None or change.state != ChangeState.DRAFT:
+        return None
+    asked = [
+        decision
+        for step in getattr(change, "all_steps", [])
+        if step.round != change.round
+        for decision in step.decisions.all()
+        if decision.decision == DecisionKind.REQUEST_INFO
+    ]
+    return max(asked, key=lambda d: d.decided_at, default=None)
 
 
 def _preview_from(form: ChangeForm, request: HttpRequest) -> dict:
@@ -212,7 +238,12 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         "panel_actions": [a for a in actions if a != "comment"],
         "route": route,
         "earlier_steps": earlier,
+        "information_request": information_request(change),
         "open_step": open_step_of(change),
+        # Say why nobody can close it yet, rather than leave an empty panel.
+        "awaiting_retrospective": change.change_type == ChangeType.EMERGENCY
+        and change.state in (ChangeState.IMPLEMENTED, ChangeState.FAILED)
+        and not retrospective_approved(change),
         "events": selectors.timeline(change),
         "conflicts": selectors.conflicts_for_change(change),
         "now": timezone.now(),

@@ -81,7 +81,10 @@ class ChangeForm(forms.Form):
         queryset=ChangeTemplate.objects.filter(is_active=True),
         required=False,
         empty_label=_("— none —"),
-        help_text=_("Required for a standard change, and only for one."),
+        help_text=_(
+            "Required for a standard change, and only for one. A title, description or plan "
+            "left blank is taken from the template."
+        ),
     )
     category = forms.ChoiceField(
         label=_("Category"),
@@ -148,6 +151,23 @@ class ChangeForm(forms.Form):
         self.fields["implementer"].choices = _blank(_("— later —")) + [  # type: ignore[attr-defined]
             (u.username, u.get_full_name() or u.username) for u in implementers
         ]
+        if self.is_bound and self._standard_with_template():
+            # The catalogue template already says what the change is and does.
+            for name in ("title", "description"):
+                self.fields[name].required = False
+
+    def _standard_with_template(self) -> bool:
+        return self.data.get("change_type") == ChangeType.STANDARD and bool(
+            self.data.get("template")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        template = cleaned.get("template")
+        if cleaned.get("change_type") == ChangeType.STANDARD and template is not None:
+            cleaned["title"] = cleaned.get("title") or template.name
+            cleaned["description"] = cleaned.get("description") or template.description
+        return cleaned
 
     def to_data(self) -> dict[str, Any]:
         """API-shaped data for the workflow services."""

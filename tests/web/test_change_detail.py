@@ -194,3 +194,61 @@ def test_an_approver_with_nothing_to_decide_is_told_so(as_user, alice, tom):
     html = as_user(tom).get(reverse("web:change_detail", args=[change.pk])).content.decode()
     assert "There is nothing you can do on this change now." in html
     assert "Add comment" in html
+
+
+def _implemented_emergency(alice):
+    change = submitted(alice, change_type="emergency", impact="high")
+    approve("mia", change)
+    workflow.change_start(actor=user("ivan"), change_id=change.pk)
+    return workflow.change_complete(actor=user("ivan"), change_id=change.pk, outcome="success")
+
+
+def test_an_implemented_emergency_change_says_it_waits_for_the_retrospective(as_user, alice, ivan):
+    change = _implemented_emergency(alice)
+    html = _page(as_user, ivan, change).content.decode()
+    assert "Waiting for the CAB's retrospective review" in html
+    assert "There is nothing you can do on this change now." not in html
+    assert "Close with this report" not in html
+    response = as_user(ivan).post(
+        reverse("web:change_action", args=[change.pk, "feedback"]), {"summary": "Done."}
+    )
+    assert response.status_code == 409
+    assert refresh(change).state == ChangeState.IMPLEMENTED
+
+    approve("carl", change)
+    html = _page(as_user, ivan, change).content.decode()
+    assert "Waiting for the CAB's retrospective review" not in html
+    assert "Close with this report" in html
+
+
+def test_empty_text_fields_show_a_dash_and_the_header_badges_read_as_one_phrase(as_user, alice):
+    change = new_change(alice, scope="", expected_impact="")
+    html = _page(as_user, alice, change).content.decode()
+    assert html.count("<p>—</p>") == 2
+    assert "State: Draft" in html and "Impact: Low" in html
+
+
+def test_the_chinese_header_badges_use_a_full_width_colon(as_user, alice):
+    client = as_user(alice)
+    client.cookies["django_language"] = "zh-hans"
+    change = new_change(alice)
+    html = client.get(reverse("web:change_detail", args=[change.pk])).content.decode()
+    assert "状态：草稿" in html and "影响：低" in html
+
+
+def test_a_draft_sent_back_shows_the_question_on_its_page_and_its_form(as_user, alice, hank):
+    change = assessed(alice)
+    workflow.step_decide(
+        actor=hank, change_id=change.pk, decision="request_info", comment="Which backup window?"
+    )
+    for url in (
+        reverse("web:change_detail", args=[change.pk]),
+        reverse("web:change_edit", args=[change.pk]),
+    ):
+        html = as_user(alice).get(url).content.decode()
+        assert "Hank Head-of-IT (hank) asked for more information:" in html, url
+        assert "<blockquote>Which backup window?</blockquote>" in html, url
+
+    workflow.change_submit(actor=alice, change_id=change.pk)
+    html = _page(as_user, alice, change).content.decode()
+    assert "asked for more information" not in html

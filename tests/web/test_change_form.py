@@ -172,3 +172,43 @@ def test_the_form_wires_the_preview_to_htmx(as_user, alice):
     html = as_user(alice).get(reverse("web:change_new")).content.decode()
     assert f'hx-get="{reverse("web:route_preview")}"' in html
     assert "change from:[name='change_type']" in html
+
+
+def test_a_standard_change_takes_title_and_description_from_its_template(as_user, alice):
+    template = ChangeTemplate.objects.get(name="Renew a TLS certificate on the load balancer")
+    response = as_user(alice).post(
+        reverse("web:change_new"),
+        _form(
+            change_type="standard",
+            template=template.pk,
+            title="",
+            description="",
+            backout_plan="",
+            test_plan="",
+            intent="submit",
+        ),
+    )
+    assert response.status_code == 302
+    change = ChangeRequest.objects.get(template=template)
+    assert change.title == template.name
+    assert change.description == template.description
+    assert change.backout_plan == template.backout_plan
+    assert change.state == ChangeState.APPROVED
+
+
+def test_a_normal_change_still_needs_a_title_and_description(as_user, alice):
+    template = ChangeTemplate.objects.first()
+    response = as_user(alice).post(
+        reverse("web:change_new"), _form(template=template.pk, title="", description="")
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors["title"] and form.errors["description"]
+
+
+def test_a_refused_submit_points_to_the_fields_marked_below(as_user, alice):
+    response = as_user(alice).post(
+        reverse("web:change_new"),
+        _form(impact="high", backout_plan="", test_plan="", intent="submit"),
+    )
+    assert "fix the fields marked below first" in response.content.decode()
