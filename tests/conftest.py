@@ -38,19 +38,19 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        seed()
+        seed(blackout=False)
 
 
 @pytest.fixture
 def demo(db):
     """The demo organisation and default policy (re-seeded after transactional tests flush it)."""
     if not Department.objects.exists():
-        seed()
+        seed(blackout=False)
 
 
 @pytest.fixture
 def demo_tx(transactional_db):
-    seed()
+    seed(blackout=False)
 
 
 def _user_fixture(username):

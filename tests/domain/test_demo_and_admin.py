@@ -86,3 +86,11 @@ def test_audit_events_are_read_only_in_admin(client, admin, alice):
         == 403
     )
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_seed_demo_installs_the_year_end_freeze_but_test_data_leaves_it_out():
+    from approvals.models import BlackoutWindow
+
+    assert not BlackoutWindow.objects.filter(name__startswith="Year-end freeze").exists()
+    call_command("seed_demo")
+    assert BlackoutWindow.objects.filter(name__startswith="Year-end freeze").count() == 1

@@ -252,3 +252,21 @@ def test_a_draft_sent_back_shows_the_question_on_its_page_and_its_form(as_user, 
     workflow.change_submit(actor=alice, change_id=change.pk)
     html = _page(as_user, alice, change).content.decode()
     assert "asked for more information" not in html
+
+
+def test_fast_track_and_standard_changes_say_why_they_have_no_assessment(as_user, alice):
+    from approvals.models import ChangeTemplate
+
+    emergency = submitted(alice, change_type="emergency")
+    html = as_user(alice).get(reverse("web:change_detail", args=[emergency.pk])).content.decode()
+    assert "Emergency fast track: no separate assessment" in html
+    assert "Not assessed yet." not in html
+    standard = submitted(alice, change_type="standard", template=ChangeTemplate.objects.first().pk)
+    html = as_user(alice).get(reverse("web:change_detail", args=[standard.pk])).content.decode()
+    assert "pre-approved" in html
+
+
+def test_decisions_read_as_outcomes_on_the_route(as_user, alice):
+    change = approve("hank", assessed(alice))
+    html = as_user(alice).get(reverse("web:change_detail", args=[change.pk])).content.decode()
+    assert '<span class="badge good">Approved</span>' in html
