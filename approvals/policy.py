@@ -235,6 +235,11 @@ def check_comment(actor: Actor, change: ChangeRequest) -> None:
     _refuse_auditor(actor)
 
 
+def is_overdue(step: ApprovalStep, now: datetime) -> bool:
+    """An open step past its due time."""
+    return step.status == StepStatus.PENDING and step.due_at is not None and step.due_at < now
+
+
 def blackouts_in_force(
     windows: Iterable[tuple[str, datetime, datetime, frozenset[int]]],
     department_ids: Iterable[int],

@@ -4,7 +4,17 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from django.contrib.auth.models import Group, User
-from django.db.models import CharField, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.utils import timezone
 
 from approvals.choices import ChangeState, StepKind, StepStatus
@@ -110,14 +120,19 @@ def route_of(change: ChangeRequest) -> list[ApprovalStep]:
     return [s for s in getattr(change, "all_steps", []) if s.round == change.round]
 
 
+def as_open_step(step: ApprovalStep) -> OpenStep:
+    """The rules' view of a step loaded with its seats and decisions prefetched."""
+    return OpenStep(
+        step=step,
+        seats={seat.user_id: seat.source for seat in step.seats.all()},
+        decided={d.seat_id: d.decision for d in step.decisions.all()},
+    )
+
+
 def open_step_of(change: ChangeRequest) -> OpenStep | None:
     for step in route_of(change):
         if step.status == StepStatus.PENDING:
-            return OpenStep(
-                step=step,
-                seats={seat.user_id: seat.source for seat in step.seats.all()},
-                decided={d.seat_id: d.decision for d in step.decisions.all()},
-            )
+            return as_open_step(step)
     return None
 
 
@@ -192,3 +207,11 @@ def inbox(actor: Actor) -> QuerySet[ApprovalStep]:
     if actor.is_auditor:
         return qs.none()
     return qs
+
+
+def inbox_counts(actor: Actor, *, now: datetime | None = None) -> dict[str, int]:
+    """How many steps wait for the actor, and how many of them are overdue, in one query."""
+    now = now or timezone.now()
+    return inbox(actor).aggregate(
+        count=Count("pk"), overdue_count=Count("pk", filter=Q(due_at__lt=now))
+    )

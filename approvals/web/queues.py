@@ -11,9 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from approvals import workflow
 from approvals.choices import Role
 from approvals.exceptions import InvalidInput
-from approvals.policy import check_assess
-from approvals.selectors import actions_for, blackout_windows
-from approvals.selectors import inbox as inbox_steps
+from approvals.policy import check_assess, decision_seat, is_overdue
+from approvals.selectors import actions_for, as_open_step, blackout_windows, inbox_counts
 from approvals.web import selectors
 from approvals.web.changes import _load
 from approvals.web.common import (
@@ -41,17 +40,15 @@ def _inbox_context(request: HttpRequest) -> dict:
     rows = []
     now = timezone.now()
     for step in selectors.inbox_rows(actor):
-        seats = {seat.user_id: seat.user for seat in step.seats.all()}
-        behalf = None
-        if actor.id not in seats:
-            lent = sorted(u for u in actor.delegator_ids if u in seats)
-            behalf = seats[lent[0]] if lent else None
+        # The same rule the decision will apply names the seat used (own, or as delegate).
+        seat = decision_seat(actor, step.change, as_open_step(step))
+        seats = {s.user_id: s.user for s in step.seats.all()}
         rows.append(
             {
                 "step": step,
                 "change": step.change,
-                "overdue": step.due_at is not None and step.due_at < now,
-                "on_behalf_of": behalf,
+                "overdue": is_overdue(step, now),
+                "on_behalf_of": seats.get(seat.on_behalf_of_id) if seat.on_behalf_of_id else None,
             }
         )
     return {"rows": rows, "overdue_count": sum(1 for r in rows if r["overdue"])}
@@ -91,12 +88,7 @@ def inbox_decide(request: HttpRequest, change_id: int) -> HttpResponse:
     }[decision] % {"key": change.key}
     if request.htmx:  # type: ignore[attr-defined]
         # The row goes away (empty main content); the status and the counts update out of band.
-        steps = inbox_steps(actor_of(request))
-        context = {
-            "message": done,
-            "count": steps.count(),
-            "overdue_count": steps.filter(due_at__lt=timezone.now()).count(),
-        }
+        context = {"message": done, **inbox_counts(actor_of(request))}
         return render(request, "approvals/partials/_inbox_done.html", context)
     messages.success(request, done)
     return redirect("web:inbox")

@@ -18,13 +18,12 @@ from approvals.models import (
     StepApprover,
 )
 from approvals.policy import Actor
-from approvals.selectors import inbox, visible_changes, with_route
+from approvals.selectors import inbox, inbox_counts, visible_changes, with_route
 
 SCHEDULED_STATES = (ChangeState.APPROVED, ChangeState.IMPLEMENTING)
 
 
 def dashboard_data(actor: Actor) -> dict:
-    now = timezone.now()
     mine = (
         ChangeRequest.objects.filter(requester_id=actor.id, state__in=OPEN_STATES)
         .prefetch_related("departments")
@@ -32,17 +31,17 @@ def dashboard_data(actor: Actor) -> dict:
     )
     drafts = [c for c in mine if c.state == ChangeState.DRAFT]
     open_changes = [c for c in mine if c.state != ChangeState.DRAFT]
-    steps = inbox(actor)
     recent = (
         AuditEvent.objects.filter(change__in=visible_changes(actor))
         .select_related("change")
         .order_by("-seq")[:10]
     )
+    counts = inbox_counts(actor)
     return {
         "drafts": drafts,
         "open_changes": open_changes,
-        "inbox_count": steps.count(),
-        "overdue_count": steps.filter(due_at__lt=now).count(),
+        "inbox_count": counts["count"],
+        "overdue_count": counts["overdue_count"],
         "recent": list(recent),
     }
 
@@ -173,9 +172,10 @@ def calendar_data(start: datetime | None = None, days: int = 42) -> dict:
 
 
 def inbox_rows(actor: Actor) -> list[ApprovalStep]:
-    """The inbox with each step's seats, so rows can say "on behalf of" (fixed queries)."""
+    """The inbox with each step's seats and decisions, so rows can say "on behalf of" (fixed
+    queries)."""
     seats = StepApprover.objects.select_related("user")
-    return list(inbox(actor).prefetch_related(Prefetch("seats", queryset=seats)))
+    return list(inbox(actor).prefetch_related(Prefetch("seats", queryset=seats), "decisions"))
 
 
 def assessor_queue(actor: Actor) -> list[ChangeRequest]:

@@ -18,7 +18,7 @@ from approvals.choices import (
     StepStatus,
 )
 from approvals.models import ApprovalStep, ChangeRequest
-from approvals.policy import ACTIONS
+from approvals.policy import ACTIONS, is_overdue
 from approvals.selectors import actions_for, route_of
 
 ID_LIMIT = 2**53  # larger ids cannot exist; refusing them keeps databases from overflowing
@@ -252,4 +252,4 @@ class InboxItemSerializer(serializers.Serializer):
         return InboxStepSerializer(step).data
 
     def get_overdue(self, step: ApprovalStep) -> bool:
-        return step.due_at is not None and step.due_at < timezone.now()
+        return is_overdue(step, timezone.now())
