@@ -220,12 +220,21 @@ def check_complete(actor: Actor, change: ChangeRequest) -> None:
         raise NotAllowed(_("Only the change's implementer may complete it."))
 
 
+def awaits_retrospective(change: ChangeRequest, retrospective_approved: bool) -> bool:
+    """A carried-out emergency change that cannot be closed until its review is approved."""
+    return (
+        change.change_type == ChangeType.EMERGENCY
+        and change.state in (ChangeState.IMPLEMENTED, ChangeState.FAILED)
+        and not retrospective_approved
+    )
+
+
 def check_feedback(actor: Actor, change: ChangeRequest, retrospective_approved: bool) -> None:
     _refuse_auditor(actor)
     _require_state(change, [ChangeState.IMPLEMENTED, ChangeState.FAILED], "close")
     if actor.id not in (change.implementer_id, change.requester_id):
         raise NotAllowed(_("Only the implementer or the requester may write the feedback report."))
-    if change.change_type == ChangeType.EMERGENCY and not retrospective_approved:
+    if awaits_retrospective(change, retrospective_approved):
         raise InvalidTransition(
             _("An emergency change is closed only after its retrospective review is approved.")
         )

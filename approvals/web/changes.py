@@ -16,7 +16,7 @@ from approvals.choices import ChangeState, ChangeType, DecisionKind, StepStatus
 from approvals.downloads import attachment_response
 from approvals.exceptions import DomainError, InvalidInput, NotFound
 from approvals.models import ChangeRequest, Decision, Department
-from approvals.policy import check_create, check_edit
+from approvals.policy import awaits_retrospective, check_create, check_edit
 from approvals.selectors import actions_for, open_step_of, retrospective_approved, route_of
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, error_page, form_errors, user_of
@@ -241,9 +241,7 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         "information_request": information_request(change),
         "open_step": open_step_of(change),
         # Say why nobody can close it yet, rather than leave an empty panel.
-        "awaiting_retrospective": change.change_type == ChangeType.EMERGENCY
-        and change.state in (ChangeState.IMPLEMENTED, ChangeState.FAILED)
-        and not retrospective_approved(change),
+        "awaiting_retrospective": awaits_retrospective(change, retrospective_approved(change)),
         "events": selectors.timeline(change),
         "conflicts": selectors.conflicts_for_change(change),
         "now": timezone.now(),
