@@ -114,8 +114,8 @@ class DepartmentAdmin(AuditedAdmin):
 
 @admin.register(ChangeTemplate)
 class ChangeTemplateAdmin(AuditedAdmin):
-    list_display = ("name", "category", "impact", "approved_by", "approved_at", "is_active")
-    list_filter = ("category", "is_active")
+    list_display = ("name", "category", "impact", "status", "approved_by", "approved_at")
+    list_filter = ("category", "status")
 
 
 @admin.register(BlackoutWindow)

@@ -93,6 +93,22 @@ class DecisionKind(models.TextChoices):
     REQUEST_INFO = "request_info", _("Request information")
 
 
+class ReviewOutcome(models.TextChoices):
+    """What a post-implementation or retrospective review concluded."""
+
+    ACCEPTED = "accepted", _("Accepted")
+    FOLLOW_UP = "follow_up", _("Follow-up actions")
+
+
+class TemplateStatus(models.TextChoices):
+    """A standard-change template is usable only while approved."""
+
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    SUSPENDED = "suspended", _("Suspended")
+    RETIRED = "retired", _("Retired")
+
+
 class ApproverSource(models.TextChoices):
     ROUTE = "route", _("Named by the route")
     ESCALATION = "escalation", _("Escalation target")
@@ -116,3 +132,35 @@ class Role(models.TextChoices):
     TECHNICAL_EXPERT = "technical_expert", _("Technical expert")
     RISK_REVIEWER = "risk_reviewer", _("Risk assessment")
     EXTERNAL_EXPERT = "external_expert", _("External expert")
+
+
+class AuditAction(models.TextChoices):
+    """Every kind of audit event. Recorders in `approvals.audit` write them; consumers
+    (notifications, webhooks, verification) match on these values, never on literals."""
+
+    CREATED = "created", _("Created")
+    EDITED = "edited", _("Edited")
+    SUBMITTED = "submitted", _("Submitted")
+    ASSESSED = "assessed", _("Assessed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    REASSIGNED = "reassigned", _("Approver reassigned")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    STARTED = "started", _("Started")
+    COMPLETED = "completed", _("Completed")
+    CLOSED = "closed", _("Closed")
+    COMMENTED = "commented", _("Commented")
+    ATTACHMENT_ADDED = "attachment_added", _("File attached")
+    REMINDED = "reminder_sent", _("Reminder sent")
+    ESCALATED = "escalated", _("Escalated")
+    NO_ELIGIBLE_APPROVER = "no_eligible_approver", _("No eligible approver")
+    DELEGATION_CREATED = "delegation_created", _("Delegation created")
+    DELEGATION_ENDED = "delegation_ended", _("Delegation ended")
+    DELEGATION_CANCELLED = "delegation_cancelled", _("Delegation cancelled")
+    CONFIGURATION_CHANGED = "configuration_changed", _("Configuration changed")
+    TEMPLATE_APPROVED = "template_approved", _("Template approved")
+    TEMPLATE_SUSPENDED = "template_suspended", _("Template suspended")
+    TEMPLATE_RETIRED = "template_retired", _("Template retired")
+    ROLES_CHANGED = "roles_changed", _("Roles changed")

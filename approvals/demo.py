@@ -7,7 +7,16 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.choices import ApproverRule, Category, ChangeType, Impact, Level, Role, StepKind
+from approvals.choices import (
+    ApproverRule,
+    Category,
+    ChangeType,
+    Impact,
+    Level,
+    Role,
+    StepKind,
+    TemplateStatus,
+)
 from approvals.models import BlackoutWindow, ChangeTemplate, Department, Policy, PolicyStep, Profile
 
 DEMO_PASSWORD = "demo-pass-1"
@@ -306,8 +315,9 @@ def _seed_policies(groups: dict[str, Group]) -> None:
 
 
 def _seed_templates(approver: object) -> None:
+    it = Department.objects.get(code="IT")
     for name, category, impact, description, backout, test in TEMPLATES:
-        ChangeTemplate.objects.get_or_create(
+        template, created = ChangeTemplate.objects.get_or_create(
             name=name,
             defaults={
                 "category": category,
@@ -315,10 +325,13 @@ def _seed_templates(approver: object) -> None:
                 "description": description,
                 "backout_plan": backout,
                 "test_plan": test,
+                "status": TemplateStatus.APPROVED,
                 "approved_by": approver,
                 "approved_at": timezone.now(),
             },
         )
+        if created:
+            template.departments.set([it])
 
 
 def _seed_blackout() -> None:

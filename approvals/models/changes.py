@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -16,6 +18,7 @@ from approvals.choices import (
     DecisionKind,
     Impact,
     Outcome,
+    ReviewOutcome,
     Risk,
     StepKind,
     StepStatus,
@@ -108,6 +111,7 @@ class ChangeRequest(FSMModelMixin, models.Model):
             models.Index(fields=["requester", "state"]),
             models.Index(fields=["state", "planned_start"]),
             models.Index(fields=["-updated_at"]),
+            models.Index(fields=["-created_at", "-id"], name="change_newest_first"),
         ]
 
     def __str__(self) -> str:
@@ -159,15 +163,21 @@ class ChangeRequest(FSMModelMixin, models.Model):
     def grant(self) -> None:
         self.approved_at = timezone.now()
 
-    @transition(field=state, source=list(APPROVAL_STATES), target=S.REJECTED)
+    @transition(field=state, source=[S.SUBMITTED, *APPROVAL_STATES], target=S.REJECTED)
     def reject(self) -> None:
         self.closed_at = timezone.now()
 
-    @transition(field=state, source=list(APPROVAL_STATES), target=S.DRAFT)
+    @transition(field=state, source=[S.SUBMITTED, *APPROVAL_STATES], target=S.DRAFT)
     def return_for_information(self) -> None:
         self.round += 1
         self.policy_name = ""
         self.submitted_at = None
+
+    @transition(field=state, source=S.APPROVED, target=S.FINAL_APPROVAL)
+    def reschedule(self, *, planned_start: datetime, planned_end: datetime) -> None:
+        self.planned_start = planned_start
+        self.planned_end = planned_end
+        self.approved_at = None
 
     @transition(field=state, source=list(OPEN_STATES), target=S.WITHDRAWN)
     def withdraw(self) -> None:
@@ -212,6 +222,9 @@ class ApprovalStep(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # Set while segregation of duties leaves nobody to decide the step: it waits on the change
+    # manager's queue for a reassignment and never collapses onto one person.
+    no_eligible_at = models.DateTimeField(null=True, blank=True)
     approvers: models.ManyToManyField = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="StepApprover", related_name="approval_steps"
     )
@@ -260,12 +273,23 @@ class Decision(models.Model):
     comment = models.TextField(blank=True)
     decided_at = models.DateTimeField(default=timezone.now)
     escalated = models.BooleanField(default=False)
+    # Void decisions stay on record (request for information, a re-opened final approval) but no
+    # longer count, so the seat may be decided again.
     voided = models.BooleanField(default=False)
+    # Reviews (kind "retrospective") record what they concluded.
+    review_outcome = models.CharField(
+        max_length=16, choices=ReviewOutcome.choices, blank=True, default=""
+    )
+    follow_up_actions = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["decided_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["step", "seat"], name="one_decision_per_seat")
+            models.UniqueConstraint(
+                fields=["step", "seat"],
+                condition=Q(voided=False),
+                name="one_live_decision_per_seat",
+            )
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,15 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from approvals.choices import ApproverRule, Category, ChangeType, Impact, Level, StepKind
+from approvals.choices import (
+    ApproverRule,
+    Category,
+    ChangeType,
+    Impact,
+    Level,
+    StepKind,
+    TemplateStatus,
+)
 
 
 def validate_quorum(value: str) -> None:
@@ -86,22 +94,39 @@ class PolicyStep(models.Model):
 
 
 class ChangeTemplate(models.Model):
-    """A standard change from the catalogue: approved once by a change manager, then reused."""
+    """A standard change from the catalogue: approved once by a change manager or the CAB, then
+    reused exactly. The template owns category, impact, departments and plans; a change created
+    from it may set only its title, details, window and implementer."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     description = models.TextField(_("description"))
     category = models.CharField(_("category"), max_length=32, choices=Category.choices)
     impact = models.CharField(_("impact"), max_length=16, choices=Impact.choices)
+    departments = models.ManyToManyField(
+        "approvals.Department",
+        verbose_name=_("affected departments"),
+        blank=True,
+        related_name="+",
+    )
     backout_plan = models.TextField(_("backout plan"), blank=True)
     test_plan = models.TextField(_("test plan"), blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=TemplateStatus.choices,
+        default=TemplateStatus.PROPOSED,
+        db_index=True,
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("approved by"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
-    approved_at = models.DateTimeField(_("approved at"))
-    is_active = models.BooleanField(_("active"), default=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    status_reason = models.CharField(_("reason for the status"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -110,6 +135,11 @@ class ChangeTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_active(self) -> bool:
+        """Usable for new standard changes."""
+        return self.status == TemplateStatus.APPROVED
 
 
 class BlackoutWindow(models.Model):

@@ -6,7 +6,16 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from approvals.choices import Category, ChangeType, DecisionKind, Impact, Outcome, Risk, Role
+from approvals.choices import (
+    Category,
+    ChangeType,
+    DecisionKind,
+    Impact,
+    Outcome,
+    Risk,
+    Role,
+    TemplateStatus,
+)
 from approvals.models import ChangeRequest, ChangeTemplate, Department
 
 User = get_user_model()
@@ -78,7 +87,7 @@ class ChangeForm(forms.Form):
     )
     template = forms.ModelChoiceField(
         label=_("Standard change template"),
-        queryset=ChangeTemplate.objects.filter(is_active=True),
+        queryset=ChangeTemplate.objects.filter(status=TemplateStatus.APPROVED),
         required=False,
         empty_label=_("— none —"),
         help_text=_(

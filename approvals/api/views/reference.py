@@ -22,6 +22,7 @@ from approvals.api.serializers.reference import (
     TokenSerializer,
 )
 from approvals.api.views.base import ApiMixin, acting_user
+from approvals.choices import TemplateStatus
 from approvals.models import ChangeTemplate, Department, Policy, PolicyStep
 
 User = get_user_model()
@@ -60,7 +61,9 @@ class PolicyListView(ApiMixin, generics.ListAPIView):
 class TemplateListView(ApiMixin, generics.ListAPIView):
     serializer_class = TemplateSerializer
     filterset_class = None
-    queryset = ChangeTemplate.objects.filter(is_active=True).select_related("approved_by")
+    queryset = ChangeTemplate.objects.filter(status=TemplateStatus.APPROVED).select_related(
+        "approved_by"
+    ).prefetch_related("departments")
 
 
 @extend_schema(summary="Who you are: department and roles", responses={200: MeSerializer})
