@@ -326,3 +326,25 @@ def _check_snapshots() -> int | None:
         if (count, digest) != (snap.event_count, snap.digest):
             return snap.first_seq or 0
     return None
+
+
+# --- the outbox's dead letters ----------------------------------------------------------------
+
+
+def _dead_letter_data(dead_letter: Any) -> dict[str, Any]:
+    return {
+        "event": dead_letter.event_id,
+        "consumer": dead_letter.consumer,
+        "attempts": dead_letter.attempts,
+        "last_error": dead_letter.last_error[:500],
+    }
+
+
+def dead_letter_retried(*, actor: User, dead_letter: Any) -> AuditEvent:
+    """A change manager sent an event that failed in a consumer through it once more."""
+    return _record(action="dead_letter_retried", actor=actor, data=_dead_letter_data(dead_letter))
+
+
+def dead_letter_dismissed(*, actor: User, dead_letter: Any) -> AuditEvent:
+    """A change manager gave up on an event that failed in a consumer."""
+    return _record(action="dead_letter_dismissed", actor=actor, data=_dead_letter_data(dead_letter))

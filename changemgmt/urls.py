@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("approvals.api.urls")),
     path("notifications/", include("notifications.urls")),
+    path("outbox/", include("notifications.outbox_urls")),
     path("", include("approvals.web.urls")),
 ]

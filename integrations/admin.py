@@ -1,5 +1,6 @@
 from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -9,8 +10,39 @@ from integrations import services, webhooks
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 
+class WebhookSubscriptionForm(forms.ModelForm):
+    """The same checks as the API: no internal addresses, a Standard Webhooks secret."""
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("name", "url", "secret", "event_types", "is_active")
+        help_texts = {
+            "secret": "whsec_ and base64; leave empty to generate one (new subscriptions) or to "
+            "keep the current one."
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["secret"].required = False
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        problem = services.url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data.get("secret") or ""
+        problem = webhooks.secret_problem(secret) if secret else None
+        if problem:
+            raise forms.ValidationError(problem)
+        return secret
+
+
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
     list_display = ("__str__", "url", "is_active", "created_by", "created_at")
     list_filter = ("is_active",)
     readonly_fields = ("created_by", "created_at", "updated_at")
@@ -35,7 +67,15 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("event_type", "event", "subscription", "status", "attempts", "created_at")
+    list_display = (
+        "event_type",
+        "event",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "created_at",
+    )
     list_filter = ("status", "event_type")
     list_select_related = ("subscription",)
     actions = ["redeliver"]

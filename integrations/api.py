@@ -14,6 +14,7 @@ from approvals.api.views.base import ID_PATTERN, ApiMixin, IsChangeManager, acti
 from integrations import services
 from integrations.events import EVENT_TYPES
 from integrations.models import WebhookSubscription
+from integrations.webhooks import secret_problem
 
 
 class WebhookSubscriptionSerializer(serializers.Serializer):
@@ -27,14 +28,26 @@ class WebhookSubscriptionSerializer(serializers.Serializer):
     secret = serializers.CharField(
         write_only=True,
         required=False,
-        min_length=16,
-        max_length=128,
-        help_text="Signing secret; generated when omitted and shown once, in the create answer.",
+        max_length=200,
+        help_text="Standard Webhooks signing secret (`whsec_` and base64 of 16 to 96 bytes); "
+        "generated when omitted and shown once, in the create answer.",
     )
     created_by = serializers.CharField(
         source="created_by.username", read_only=True, allow_null=True
     )
     created_at = serializers.DateTimeField(read_only=True)
+
+    def validate_url(self, value: str) -> str:
+        problem = services.url_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_secret(self, value: str) -> str:
+        problem = secret_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields))
@@ -71,8 +84,10 @@ class CreatedWebhookSerializer(WebhookSubscriptionSerializer):
     destroy=extend_schema(summary="Unsubscribe", responses={204: None, **errors(403, 404)}),
 )
 class WebhookSubscriptionViewSet(ApiMixin, viewsets.GenericViewSet):
-    """Outbound webhooks, signed `X-Change-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
-    "<t>.<body>">`, retried with exponential backoff until the receiver answers 2xx."""
+    """Outbound webhooks to https receivers on public addresses, signed as Standard Webhooks
+    (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of
+    "<id>.<timestamp>.<body>">`), delivered at least once and retried with exponential backoff
+    until the receiver answers 2xx; `webhook-id` is the same on every attempt."""
 
     permission_classes = [IsAuthenticated, IsChangeManager]
     serializer_class = WebhookSubscriptionSerializer

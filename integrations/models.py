@@ -8,7 +8,7 @@ class WebhookSubscription(models.Model):
 
     name = models.CharField(_("name"), max_length=100, blank=True)
     url = models.URLField(_("URL"), max_length=500)
-    secret = models.CharField(_("signing secret"), max_length=128)
+    secret = models.CharField(_("signing secret"), max_length=200)
     event_types = models.JSONField(_("event types"), default=list)
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
@@ -49,6 +49,8 @@ class WebhookDelivery(models.Model):
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
     )
     attempts = models.PositiveIntegerField(default=0)
+    # What went wrong, in our words: the status code or the kind of network error. A reply's body
+    # is never stored: a receiver that is not what it claims must not get its words read back.
     last_error = models.TextField(blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     attempt_log = models.JSONField(default=list, blank=True)

@@ -1,19 +1,37 @@
-"""Managing webhook subscriptions: every change is audited (never the secret)."""
+"""Managing webhook subscriptions: every change is audited (never the secret), and no
+subscription points at an address webhooks may not reach."""
 
-import secrets
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from approvals import audit, outbox
+from approvals.exceptions import InvalidInput
+from integrations import destinations
 from integrations.models import WebhookSubscription
+from integrations.webhooks import new_secret, secret_problem
 
 AUDITED_FIELDS = ("name", "url", "event_types", "is_active")
 
 
-def new_secret() -> str:
-    return secrets.token_hex(32)
+def url_problem(url: str) -> str | None:
+    """Why webhooks may not go to `url` (https, no internal addresses), or None."""
+    try:
+        destinations.check(url, must_resolve=False)
+    except destinations.UnsafeDestination as refused:
+        return str(refused)
+    return None
+
+
+def _validate(data: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    if "url" in data and (problem := url_problem(data["url"])):
+        errors["url"] = [problem]
+    if data.get("secret") and (problem := secret_problem(data["secret"])):
+        errors["secret"] = [problem]
+    if errors:
+        raise InvalidInput(errors)
 
 
 def _record(actor: User, subscription: WebhookSubscription, operation: str) -> None:
@@ -29,6 +47,7 @@ def _record(actor: User, subscription: WebhookSubscription, operation: str) -> N
 
 def subscription_create(*, actor: User, data: dict[str, Any]) -> WebhookSubscription:
     """Create a subscription; a secret is generated unless one is given."""
+    _validate(data)
     with transaction.atomic():
         subscription = WebhookSubscription.objects.create(
             created_by=actor, secret=data.get("secret") or new_secret(), **_fields(data)
@@ -40,6 +59,8 @@ def subscription_create(*, actor: User, data: dict[str, Any]) -> WebhookSubscrip
 def subscription_update(
     *, actor: User, subscription_id: int, data: dict[str, Any]
 ) -> WebhookSubscription:
+    """Change a subscription's fields (and its secret, when one is given)."""
+    _validate(data)
     with transaction.atomic():
         subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
         for name, value in _fields(data).items():

@@ -1,35 +1,50 @@
 """Outbound webhooks. Audit events are the outbox: the dispatcher hands each batch of committed
 events to `enqueue_deliveries`, which records what each subscription is owed and queues a task per
-delivery. The task signs and POSTs it, logging every attempt, and retries with backoff until the
-receiver answers 2xx; the rows survive any receiver or broker outage, and a periodic sweep
-re-queues whatever is still owed."""
+delivery. The task signs (Standard Webhooks) and POSTs it to a checked address, logging every
+attempt with its status code (never the reply's body). A failed delivery records when it is due
+again, and the periodic sweep, which owns every retry, queues it then; the rows survive any
+receiver or broker outage.
 
+Delivery is at least once: a worker killed after the receiver answered but before the row was
+saved sends it again. `webhook-id` is the same on every attempt so receivers drop repeats.
+"""
+
+import base64
 import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import AuditEvent
+from integrations import destinations
 from integrations.events import event_types_of
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Change-Signature"
+DELIVER_TASK = "integrations.deliver_webhook"
+SECRET_PREFIX = "whsec_"
 # A worker that died mid-request leaves a delivery "sending"; after this it is owed again.
 STALE_SENDING = timedelta(minutes=10)
+# A queued delivery is not queued again for this long, unless a worker failed it meanwhile: a
+# backed-up queue must not fill with copies of the same delivery.
+QUEUED_GRACE = timedelta(minutes=5)
 LOG_LIMIT = 50  # attempts kept on the row; older ones are summarised by `attempts`
+BACKOFF_BASE = 30  # seconds; 30 s, 1 min, 2 min, … capped below
+BACKOFF_CAP = 6 * 3600
 
 
 def payload_for(event: AuditEvent, types: list[str]) -> dict[str, Any]:
@@ -71,6 +86,7 @@ def enqueue_deliveries(events: Iterable[AuditEvent]) -> int:
     if not subscriptions:
         return 0
     wanted: list[WebhookDelivery] = []
+    due_if_lost = timezone.now() + QUEUED_GRACE
     for event in events:
         types = event_types_of(event)
         for subscription in subscriptions:
@@ -82,6 +98,7 @@ def enqueue_deliveries(events: Iterable[AuditEvent]) -> int:
                         event_id=event.seq,
                         event_type=matching[0],
                         payload=payload_for(event, matching),
+                        next_attempt_at=due_if_lost,
                     )
                 )
     if not wanted:
@@ -107,43 +124,65 @@ def enqueue_deliveries(events: Iterable[AuditEvent]) -> int:
     return len(fresh)
 
 
-def _queue(delivery_id: int, countdown: float = 0) -> None:
-    from integrations.tasks import deliver_webhook
+def _queue(delivery_id: int) -> None:
+    from changemgmt.celery import app
 
     try:
-        deliver_webhook.apply_async((delivery_id,), countdown=countdown)
+        app.send_task(DELIVER_TASK, args=(delivery_id,), retry=False, ignore_result=True)
     except Exception:  # broker down: the periodic sweep queues it later
         log.warning("could not queue webhook delivery %s", delivery_id, exc_info=True)
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """Hex HMAC-SHA256 of `"{timestamp}.{body}"` with the subscription's secret."""
-    message = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},v1={sign(secret, timestamp, body)}"
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_` secret (its base64 part, decoded)."""
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
 
 
-def verify_signature(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
-    """What a receiver does: recompute, compare in constant time, refuse stale timestamps."""
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot sign webhooks, or None."""
+    if not secret.startswith(SECRET_PREFIX):
+        return "The secret must start with whsec_ followed by base64."
     try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(time.time() - timestamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, timestamp, body), parts.get("v1", ""))
+        key = secret_key(secret)
+    except ValueError:
+        return "The part after whsec_ must be base64."
+    if not 16 <= len(key) <= 96:
+        return "The secret must hold 16 to 96 bytes."
+    return None
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, the Standard Webhooks signature."""
+    message = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), message, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(secret: str, message_id: str, body: bytes, *, now: float) -> dict[str, str]:
+    timestamp = int(now)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, message_id, timestamp, body),
+    }
+
+
+def backoff(attempt: int) -> int:
+    """Seconds to wait after failed attempt number `attempt` (1-based)."""
+    return int(min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_CAP))
 
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:
     """Mark the delivery as being sent, unless it is delivered, given up, or in another worker's
     hands. The conditional UPDATE is the lock: two workers never send the same delivery."""
     now = timezone.now()
-    claimable = WebhookDelivery.objects.filter(pk=delivery_id).filter(
-        status__in=[DeliveryStatus.PENDING]
+    claimable = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING
     ) | WebhookDelivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.SENDING, sending_since__lt=now - STALE_SENDING
     )
@@ -152,34 +191,75 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
 
 
+def body_of(delivery: WebhookDelivery) -> bytes:
+    return json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _request(destination: destinations.Destination, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the first checked address and return the status code; the reply's body is never
+    read. TLS still verifies the certificate against the host name."""
+    timeout = urllib3.Timeout(
+        connect=settings.WEBHOOK_TIMEOUT_SECONDS, read=settings.WEBHOOK_TIMEOUT_SECONDS
+    )
+    options: dict[str, Any] = {"timeout": timeout, "retries": False, "maxsize": 1}
+    if destination.scheme == "https":
+        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
+            destination.addresses[0],
+            destination.port,
+            server_hostname=destination.host,
+            assert_hostname=destination.host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            **options,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(destination.addresses[0], destination.port, **options)
+    default_port = 443 if destination.scheme == "https" else 80
+    host = destination.host if ":" not in destination.host else f"[{destination.host}]"
+    if destination.port != default_port:
+        host = f"{host}:{destination.port}"
+    try:
+        response = pool.urlopen(
+            "POST",
+            destination.target,
+            body=body,
+            headers={**headers, "Host": host},
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+        )
+        status = int(response.status)
+        response.close()
+        return status
+    finally:
+        pool.close()
+
+
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(time.time())
+    body = body_of(delivery)
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": "changemgmt-webhooks/1",
+        "User-Agent": "changemgmt-webhooks/2",
         "X-Change-Event": delivery.event_type,
-        "X-Change-Delivery": str(delivery.pk),
-        SIGNATURE_HEADER: signature_header(delivery.subscription.secret, timestamp, body),
+        **signed_headers(
+            delivery.subscription.secret, delivery.payload["id"], body, now=time.time()
+        ),
     }
     try:
-        response = requests.post(
-            delivery.subscription.url,
-            data=body,
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500]
-    if 200 <= response.status_code < 300:
-        return response.status_code, ""
-    return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
+        destination = destinations.check(delivery.subscription.url)
+        status_code = _request(destination, body, headers)
+    except destinations.UnsafeDestination as refused:
+        return None, f"Refused: {refused}"[:500]
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return None, type(exc).__name__
+    if 200 <= status_code < 300:
+        return status_code, ""
+    return status_code, f"HTTP {status_code}"
 
 
-def deliver(delivery_id: int, *, retry_in: float | None) -> bool | None:
-    """One attempt. True: delivered; False: failed (owed again in `retry_in` seconds, or given up
-    when `retry_in` is None); None: nothing to do (delivered, gone, or being sent elsewhere)."""
+def deliver(delivery_id: int) -> bool | None:
+    """One attempt. True: delivered; False: failed (due again after a backoff, or given up after
+    WEBHOOK_MAX_ATTEMPTS); None: nothing to do (delivered, gone, or being sent elsewhere)."""
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
@@ -201,17 +281,17 @@ def deliver(delivery_id: int, *, retry_in: float | None) -> bool | None:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-    elif retry_in is None:
+    elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
     else:
         delivery.status = DeliveryStatus.PENDING
-        delivery.next_attempt_at = now + timedelta(seconds=retry_in)
+        delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempts))
     delivery.save()
     return not error
 
 
-def owed_deliveries(now: Any = None) -> list[int]:
+def owed_deliveries(now: datetime | None = None) -> list[int]:
     """Deliveries that are due and not queued by a live worker (for the periodic sweep)."""
     now = now or timezone.now()
     due = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exclude(
@@ -223,9 +303,14 @@ def owed_deliveries(now: Any = None) -> list[int]:
     return list((due | stale).order_by("pk").values_list("pk", flat=True)[:500])
 
 
-def requeue_owed() -> int:
-    """Queue every owed delivery again (a lost broker message must not lose a delivery)."""
-    owed = owed_deliveries()
+def requeue_owed(*, now: datetime | None = None) -> int:
+    """Queue every delivery that is due: first tries whose message was lost, retries whose backoff
+    has passed, and those a dead worker left "sending"."""
+    now = now or timezone.now()
+    owed = owed_deliveries(now)
+    WebhookDelivery.objects.filter(pk__in=owed, status=DeliveryStatus.PENDING).update(
+        next_attempt_at=now + QUEUED_GRACE
+    )
     for pk in owed:
         _queue(pk)
     return len(owed)
@@ -234,6 +319,9 @@ def requeue_owed() -> int:
 def redeliver(delivery: WebhookDelivery) -> None:
     """Give a failed delivery a fresh start (admin action)."""
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.PENDING, next_attempt_at=None, sending_since=None
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now() + QUEUED_GRACE,
+        sending_since=None,
     )
     transaction.on_commit(partial(_queue, delivery.pk))

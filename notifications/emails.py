@@ -1,17 +1,19 @@
 """E-mail for notifications: Django's mail framework (console under `make run`, SMTP in
 production), one plain-text template per kind under templates/emails/.
 
-Each notification is claimed before it is sent (a conditional UPDATE of emailed_at), so two
-workers never send the same one; a failed send releases the claim and counts the attempt, and
-the periodic sweep tries again a few times.
+Each notification is claimed before it is sent (a conditional UPDATE of email_claimed_at), so two
+workers never send it at once; a failed send releases the claim, counts the attempt and sets when
+it is due again; a claim left by a worker that died is taken over after STALE_CLAIM. Delivery is
+therefore at least once: every copy of one notification's e-mail carries the same Message-ID, so
+mail systems that de-duplicate drop the repeat.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -20,14 +22,18 @@ from notifications.models import Notification
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-SWEEP_WINDOW = timedelta(days=1)
+MAX_ATTEMPTS = 10
+STALE_CLAIM = timedelta(minutes=10)
+RETRY_BASE = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=1)
 SWEEP_LIMIT = 200
 
 
-def _sendable() -> QuerySet[Notification]:
+def _sendable(now: datetime) -> QuerySet[Notification]:
     return (
         Notification.objects.filter(emailed_at__isnull=True, email_attempts__lt=MAX_ATTEMPTS)
+        .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - STALE_CLAIM))
+        .filter(Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=now))
         .exclude(user__email="")
         .select_related("user", "change")
     )
@@ -35,13 +41,23 @@ def _sendable() -> QuerySet[Notification]:
 
 def send_for_events(event_ids: list[int]) -> int:
     """E-mail the notifications these events caused (called after they committed)."""
-    return _send(_sendable().filter(event_id__in=event_ids))
+    now = timezone.now()
+    return _send(_sendable(now).filter(event_id__in=event_ids), now=now)
 
 
 def send_pending(*, limit: int = SWEEP_LIMIT) -> int:
-    """E-mail what an earlier attempt could not (SMTP down, worker died); recent ones only."""
-    since = timezone.now() - SWEEP_WINDOW
-    return _send(_sendable().filter(created_at__gte=since).order_by("created_at")[:limit])
+    """E-mail what an earlier attempt could not (SMTP down, worker died), whatever its age."""
+    now = timezone.now()
+    return _send(_sendable(now).order_by("created_at")[:limit], now=now)
+
+
+def message_id(notification: Notification) -> str:
+    """The same for every copy of one notification's e-mail (per event, recipient and kind)."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    return (
+        f"<notification.{notification.event_id or notification.pk}."
+        f"{notification.user_id}.{notification.kind}@{domain}>"
+    )
 
 
 def _message(notification: Notification) -> EmailMessage:
@@ -60,25 +76,40 @@ def _message(notification: Notification) -> EmailMessage:
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.user.email],
+        headers={"Message-ID": message_id(notification)},
     )
 
 
-def _send(notifications: QuerySet[Notification]) -> int:
+def _claim(notification: Notification, now: datetime) -> bool:
+    # The conditional UPDATE is the lock; a stale claim (its worker died) may be taken over.
+    unclaimed = Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - STALE_CLAIM)
+    return bool(
+        Notification.objects.filter(unclaimed, pk=notification.pk, emailed_at__isnull=True).update(
+            email_claimed_at=now
+        )
+    )
+
+
+def _failed(notification: Notification, now: datetime) -> None:
+    attempts = notification.email_attempts + 1
+    wait = min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
+    Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        email_claimed_at=None, email_attempts=F("email_attempts") + 1, email_retry_at=now + wait
+    )
+
+
+def _send(notifications: QuerySet[Notification], *, now: datetime) -> int:
     sent = 0
     connection = get_connection()
     for notification in notifications:
-        claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
-        if not claimed:
+        if not _claim(notification, now):
             continue  # another worker is sending it
         try:
             connection.send_messages([_message(notification)])
         except Exception:
             log.warning("e-mail for notification %s failed", notification.pk, exc_info=True)
-            Notification.objects.filter(pk=notification.pk).update(
-                emailed_at=None, email_attempts=F("email_attempts") + 1
-            )
+            _failed(notification, now)
             continue
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
         sent += 1
     return sent

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from approvals.outbox import DispatchStatus
+
 
 class NotificationKind(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted for assessment")
@@ -38,7 +40,11 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    # Set by the worker that is sending it; a claim older than emails.STALE_CLAIM belongs to a
+    # worker that died, and the sweep sends the e-mail again (at least once, never lost).
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
     email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -59,11 +65,27 @@ class Notification(models.Model):
 
 
 class EventDispatch(models.Model):
-    """Ledger of the outbox: this audit event was handed to this consumer (exactly once)."""
+    """Ledger of the outbox: where one audit event stands with one consumer.
+
+    A row exists once the consumer was given the event: delivered, retrying after a failure
+    (with the attempts made and the last error), dead after OUTBOX_MAX_ATTEMPTS failures (a change
+    manager retries or dismisses it), or dismissed. Events without a row are still to be handed
+    over.
+    """
 
     event = models.ForeignKey("approvals.AuditEvent", on_delete=models.PROTECT, related_name="+")
     consumer = models.CharField(max_length=200)
-    dispatched_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=DispatchStatus.choices,
+        default=DispatchStatus.DELIVERED,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("event dispatch")
@@ -71,9 +93,21 @@ class EventDispatch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "consumer"], name="event_dispatched_once")
         ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"event #{self.event_id} → {self.consumer}"
+        return f"event #{self.event_id} → {self.consumer} ({self.status})"
+
+
+class EventDispatchFloor(models.Model):
+    """Every event below `below_seq` has a ledger row for `consumer`: the drain looks from here,
+    so its work stays bounded however long the audit trail grows, and nothing is skipped."""
+
+    consumer = models.CharField(max_length=200, unique=True)
+    below_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.consumer} from #{self.below_seq}"
 
 
 class SlaLevel(models.TextChoices):

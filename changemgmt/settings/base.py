@@ -134,8 +134,10 @@ SLA_SCALE = env_float("SLA_SCALE", 1.0)
 
 REDIS_URL = env_str("REDIS_URL")
 # Longest silence before Redis hands an unacknowledged task to another worker. It must exceed the
-# longest task run and the longest retry countdown (backoff is capped at 10 minutes below), or a
-# slow task would run twice; every task is idempotent, so that would cost time, not correctness.
+# longest task run and the longest retry countdown, or a task would run twice (every task is
+# idempotent, so that costs time, not correctness). Task countdowns are capped at 10 minutes
+# (TASK_RETRY_POLICY below); longer waits are never countdowns: a failed webhook delivery or
+# outbox event records when it is due again, and the periodic jobs pick it up then.
 REDIS_VISIBILITY_TIMEOUT = env_int("REDIS_VISIBILITY_TIMEOUT", 3600)
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -192,6 +194,7 @@ TASK_RETRY_POLICY = {
 # expires, so a worker that was down does not face a pile of stale copies.
 SLA_SCAN_INTERVAL_SECONDS = env_float("SLA_SCAN_INTERVAL_SECONDS", 60.0)
 DISPATCH_INTERVAL_SECONDS = env_float("DISPATCH_INTERVAL_SECONDS", 60.0)
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env_float("WEBHOOK_SWEEP_INTERVAL_SECONDS", 60.0)
 AUDIT_SNAPSHOT_INTERVAL_SECONDS = env_float("AUDIT_SNAPSHOT_INTERVAL_SECONDS", 3600.0)
 CELERY_BEAT_SCHEDULE = {
     "sla-reminders-and-escalation": {
@@ -209,11 +212,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DISPATCH_INTERVAL_SECONDS,
         "options": {"expires": DISPATCH_INTERVAL_SECONDS},
     },
-    # Webhook deliveries still owed (lost broker message, dead worker) are queued again.
+    # Webhook deliveries that are due (first try lost, retry after backoff, dead worker) are
+    # queued again: this sweep owns every webhook retry.
     "requeue-webhooks": {
         "task": "integrations.requeue_webhooks",
-        "schedule": 300.0,
-        "options": {"expires": 300.0},
+        "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": WEBHOOK_SWEEP_INTERVAL_SECONDS},
     },
     # Idempotency keys older than IDEMPOTENCY_TTL_HOURS are forgotten.
     "purge-idempotency-keys": {
@@ -227,10 +231,10 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": AUDIT_SNAPSHOT_INTERVAL_SECONDS},
     },
 }
-# The drain looks at events of this recent window only (bounded work per run, index on time);
-# events older than this that were never dispatched are left alone.
-AUDIT_DISPATCH_WINDOW_HOURS = env_float("AUDIT_DISPATCH_WINDOW_HOURS", 24.0)
 AUDIT_DISPATCH_BATCH_SIZE = env_int("AUDIT_DISPATCH_BATCH_SIZE", 200)
+# An event that fails in a consumer is retried with backoff (1, 2, 4 … minutes); after this many
+# attempts it waits on the dead-letter list (/outbox/dead-letters/) for a change manager.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5)
 # Sequence numbers are taken at insert but become visible at commit: seal only events older than
 # this, so a transaction still in flight cannot later land inside a sealed range.
 AUDIT_SNAPSHOT_MARGIN_SECONDS = env_float("AUDIT_SNAPSHOT_MARGIN_SECONDS", 60.0)
@@ -260,8 +264,17 @@ AUDIT_EVENT_CONSUMERS = [
     "integrations.webhooks.enqueue_deliveries",
     "notifications.consumers.notify",
 ]
+# Where the outbox keeps its ledger (one row per event and consumer) and its per-consumer floor.
+AUDIT_DISPATCH_LEDGER = "notifications.EventDispatch"
+AUDIT_DISPATCH_FLOOR = "notifications.EventDispatchFloor"
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
+# Receivers must be https (on in production settings). Loopback, private, link-local, multicast,
+# reserved and cloud-metadata addresses are refused when a subscription is saved and again when
+# each delivery is sent, unless listed here (CIDR networks or host names, e.g. an on-premises
+# receiver "hooks.internal,10.20.0.0/16").
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", False)
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24)
 
 SPECTACULAR_SETTINGS = {

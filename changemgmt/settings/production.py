@@ -16,3 +16,8 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+from changemgmt.env import env_bool as _env_bool  # noqa: E402
+
+# Webhook receivers get audit data: only over TLS (WEBHOOK_REQUIRE_HTTPS=0 to opt out).
+WEBHOOK_REQUIRE_HTTPS = _env_bool("WEBHOOK_REQUIRE_HTTPS", True)

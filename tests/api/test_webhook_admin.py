@@ -23,7 +23,7 @@ def test_a_subscription_added_in_the_admin_is_audited(demo, client):
         {
             "name": "CMDB",
             "url": "https://cmdb.example/hook",
-            "secret": "a-long-enough-secret",
+            "secret": "",
             "event_types": '["change.approved"]',
             "is_active": "on",
         },
@@ -31,6 +31,7 @@ def test_a_subscription_added_in_the_admin_is_audited(demo, client):
     assert response.status_code == 302
     subscription = WebhookSubscription.objects.get()
     assert subscription.created_by == user("admin")
+    assert subscription.secret.startswith("whsec_")  # generated
     event = AuditEvent.objects.get(action="webhook_created")
     assert event.data["url"] == "https://cmdb.example/hook" and "secret" not in event.data
 
@@ -41,9 +42,9 @@ def test_redeliver_action_gives_a_failed_delivery_a_fresh_start(
     from integrations import webhooks
 
     queued: list[int] = []
-    monkeypatch.setattr(webhooks, "_queue", lambda pk, countdown=0: queued.append(pk))
+    monkeypatch.setattr(webhooks, "_queue", lambda pk: queued.append(pk))
     WebhookSubscription.objects.create(
-        url="https://a.example/hook", secret="s" * 20, event_types=["change.approved"]
+        url="https://a.example/hook", secret="whsec_" + "A" * 44, event_types=["change.approved"]
     )
     webhooks.enqueue_deliveries(AuditEvent.objects.filter(change=approved()))
     delivery = WebhookDelivery.objects.get()
@@ -57,3 +58,16 @@ def test_redeliver_action_gives_a_failed_delivery_a_fresh_start(
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PENDING
     assert queued[-1] == delivery.pk
+
+
+@pytest.mark.parametrize("url", ["https://169.254.169.254/", "https://127.0.0.1:8000/hook"])
+def test_the_admin_refuses_internal_destinations_and_saves_nothing(demo, client, url):
+    client.force_login(user("admin"))
+    before = AuditEvent.objects.count()
+    response = client.post(
+        "/admin/integrations/webhooksubscription/add/",
+        {"name": "x", "url": url, "secret": "", "event_types": '["change.approved"]'},
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "address" in response.content.decode()
+    assert not WebhookSubscription.objects.exists() and AuditEvent.objects.count() == before
