@@ -22,9 +22,7 @@ def picky_consumer(events):
     received.extend(event.pk for event in events)
 
 
-def test_concurrent_drains_hand_each_good_event_over_once_around_a_poisoned_one(
-    alice, settings
-):
+def test_concurrent_drains_hand_each_good_event_over_once_around_a_poisoned_one(alice, settings):
     settings.AUDIT_EVENT_CONSUMERS = ["tests.outbox.test_concurrent_drains.picky_consumer"]
     for _ in range(9):
         new_change(alice)
