@@ -1,5 +1,5 @@
-"""Domain errors. Interfaces map them in one place: NotAllowed→403, InvalidTransition→409,
-InvalidInput→400."""
+"""Domain errors. Interfaces map them in one place: NotAllowed→403, InvalidTransition→409 (with
+its code), VersionMismatch→412, InvalidInput→400."""
 
 from typing import Any
 
@@ -23,6 +23,29 @@ class InvalidTransition(DomainError):
     """The action is not possible in the change's current state (or it lost a race)."""
 
     code = "invalid_transition"
+
+
+class StaleStep(InvalidTransition):
+    """A decision for a step that is no longer open (decided, closed, superseded), or a second
+    decision by the same person on one step: a stale tab, a retry, a double click."""
+
+    code = "stale_step"
+
+
+class OutsideWindow(InvalidTransition):
+    """`start` outside the approved implementation window."""
+
+    code = "outside_window"
+
+
+class VersionMismatch(DomainError):
+    """The caller acted on a version of the change that has since moved on (If-Match)."""
+
+    code = "version_mismatch"
+
+    def __init__(self, message: str, *, version: int) -> None:
+        super().__init__(message, version=version)
+        self.version = version
 
 
 class InvalidInput(DomainError):

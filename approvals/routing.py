@@ -5,10 +5,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext as _
 
-from approvals.choices import LEVELS, ApproverRule, ApproverSource, ChangeType, StepKind, StepStatus
+from approvals.choices import (
+    LEVELS,
+    ApproverRule,
+    ApproverSource,
+    ChangeType,
+    Role,
+    StepKind,
+    StepStatus,
+)
 from approvals.exceptions import InvalidInput
 from approvals.models import (
     ApprovalStep,
@@ -18,6 +26,7 @@ from approvals.models import (
     PolicyStep,
     StepApprover,
 )
+from approvals.policy import exclusions
 
 User = get_user_model()
 
@@ -28,6 +37,7 @@ def change_level(impact: str, risk: str = "") -> int:
 
 
 def is_cross_department(department_ids: set[int], requester_department_id: int | None) -> bool:
+    """Two or more departments affected, the requester's own always counted."""
     return len(department_ids | ({requester_department_id} - {None})) >= 2
 
 
@@ -54,6 +64,10 @@ class PlannedStep:
     template: PolicyStep
     seats: dict[int, str] = field(default_factory=dict)  # user id -> source
 
+    @property
+    def unstaffed(self) -> bool:
+        return not self.seats
+
 
 def _rule_user_ids(
     rule: PolicyStep, requester_department: Department | None, departments: list[Department]
@@ -76,6 +90,24 @@ def _rule_user_ids(
     )
 
 
+def escalation_targets(escalation_group_id: int | None, excluded: set[int]) -> list[int]:
+    """Who takes a step nobody on it may decide: its escalation target's members, else the
+    CAB's, in both cases without anyone the segregation rules exclude. Empty when nobody is
+    left: the step then waits for a change manager to reassign it."""
+    groups = [Q(groups=escalation_group_id)] if escalation_group_id else []
+    for members_of in [*groups, Q(groups__name=Role.CAB)]:
+        found = list(
+            User.objects.filter(members_of, is_active=True)
+            .exclude(groups__name=Role.AUDITOR)
+            .exclude(pk__in=excluded)
+            .order_by("username")
+            .values_list("pk", flat=True)
+        )
+        if found:
+            return found
+    return []
+
+
 def plan_route(
     *,
     change: ChangeRequest,
@@ -83,41 +115,22 @@ def plan_route(
     departments: list[Department],
     requester_department: Department | None,
 ) -> list[PlannedStep]:
-    """Resolve each step's deciders. Segregation of duties removes the requester everywhere and the
-    implementer from final approval; a step left with nobody goes to its escalation target."""
-    cross = (
-        len(
-            {d.pk for d in departments}
-            | ({requester_department.pk} if requester_department else set())
-        )
-        >= 2
+    """Resolve each step's deciders under the segregation rules (`policy.exclusions`); a step
+    left with nobody goes to its escalation target, then the CAB, and is otherwise planned empty
+    (flagged "no eligible approver" when it opens)."""
+    cross = is_cross_department(
+        {d.pk for d in departments}, requester_department.pk if requester_department else None
     )
     planned: list[PlannedStep] = []
     for rule in policy.steps.all():
         if rule.only_if_cross_department and not cross:
             continue
-        excluded = {change.requester_id}
-        if rule.kind == StepKind.FINAL and change.implementer_id:
-            excluded.add(change.implementer_id)
+        excluded = set(exclusions(change, step_id=None, step_kind=rule.kind))
         users = _rule_user_ids(rule, requester_department, departments) - excluded
-        seats: dict[int, str] = dict.fromkeys(users, ApproverSource.ROUTE.value)
+        seats: dict[int, str] = dict.fromkeys(sorted(users), ApproverSource.ROUTE.value)
         if not seats:
-            fallback = (
-                set(
-                    User.objects.filter(
-                        groups=rule.escalation_group_id, is_active=True
-                    ).values_list("pk", flat=True)
-                )
-                - excluded
-            )
+            fallback = escalation_targets(rule.escalation_group_id, excluded)
             seats = dict.fromkeys(fallback, ApproverSource.ESCALATION.value)
-        if not seats:
-            raise InvalidInput(
-                _(
-                    "Nobody may decide the step “%(step)s” of policy “%(policy)s”; ask a change manager to fix the policy or its groups."
-                )
-                % {"step": rule.name, "policy": policy.name}
-            )
         planned.append(PlannedStep(template=rule, seats=seats))
     return planned
 
@@ -134,7 +147,9 @@ def create_steps(
     for position, item in enumerate(planned, start=1):
         rule = item.template
         opens = position == 1 and rule.kind != StepKind.RETROSPECTIVE
-        escalated = all(src == ApproverSource.ESCALATION for src in item.seats.values())
+        escalated = bool(item.seats) and all(
+            src == ApproverSource.ESCALATION for src in item.seats.values()
+        )
         steps.append(
             ApprovalStep(
                 change=change,
@@ -150,6 +165,7 @@ def create_steps(
                 opened_at=now if opens else None,
                 due_at=due_at(now, rule.sla_hours) if opens else None,
                 escalated_at=now if escalated else None,
+                no_eligible_at=now if opens and item.unstaffed else None,
             )
         )
     ApprovalStep.objects.bulk_create(steps)
@@ -170,6 +186,8 @@ __all__ = [
     "change_level",
     "choose_policy",
     "create_steps",
+    "escalation_targets",
+    "is_cross_department",
     "plan_route",
     "policy_for_change",
 ]

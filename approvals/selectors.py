@@ -8,26 +8,45 @@ from django.db.models import (
     CharField,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 from django.utils import timezone
 
-from approvals.choices import ChangeState, StepKind, StepStatus
+from approvals.choices import (
+    APPROVAL_STATES,
+    TERMINAL_STATES,
+    ChangeState,
+    StepKind,
+    StepStatus,
+)
 from approvals.models import (
     ApprovalStep,
     BlackoutWindow,
     ChangeRequest,
     Decision,
     Delegation,
+    Department,
     Profile,
     StepApprover,
 )
-from approvals.policy import VIEW_ALL_ROLES, Actor, OpenStep, allowed_actions, blackouts_in_force
+from approvals.policy import (
+    APPROVAL_KINDS,
+    SCHEDULED_STATES,
+    VIEW_ALL_ROLES,
+    Actor,
+    OpenStep,
+    RoundDecision,
+    allowed_actions,
+    blackouts_in_force,
+    change_warnings,
+)
 
 Window = tuple[str, datetime, datetime, frozenset[int]]
 
@@ -79,15 +98,20 @@ def load_actor(user: User, *, now: datetime | None = None) -> Actor:
 
 
 def visible_changes(actor: Actor) -> QuerySet[ChangeRequest]:
+    """Need to know (`policy.can_view` in SQL): a draft never submitted is its requester's
+    alone; a submitted change is seen by its requester and implementer, the overseeing roles,
+    everyone named on its route in any round and their active delegates, and whoever decided it."""
     qs = ChangeRequest.objects.all()
+    mine = Q(requester_id=actor.id)
+    private = Q(state=ChangeState.DRAFT, round=0)
     if actor.roles & VIEW_ALL_ROLES:
-        return qs
-    seat_of_delegator = StepApprover.objects.filter(
-        step__change=OuterRef("pk"), user_id__in=list(actor.delegator_ids)
+        return qs.filter(mine | ~private)
+    seat = StepApprover.objects.filter(
+        step__change=OuterRef("pk"), user_id__in=[actor.id, *actor.delegator_ids]
     )
-    return qs.filter(
-        Q(requester_id=actor.id) | Q(implementer_id=actor.id) | Exists(seat_of_delegator)
-    )
+    decided = Decision.objects.filter(step__change=OuterRef("pk"), approver_id=actor.id)
+    involved = Q(implementer_id=actor.id) | Exists(seat) | Exists(decided)
+    return qs.filter(mine | (~private & involved))
 
 
 def _current_steps() -> Prefetch:
@@ -109,10 +133,31 @@ def _current_steps() -> Prefetch:
 
 
 def with_route(qs: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
-    """Change rows with everything the route, allowed actions and lists need (fixed queries)."""
-    return qs.select_related("requester", "implementer", "template").prefetch_related(
-        "departments", _current_steps()
+    """Change rows with everything the route, allowed actions, warnings and lists need (fixed
+    queries)."""
+    return (
+        qs.select_related("requester", "implementer", "template")
+        .prefetch_related("departments", _current_steps())
+        .annotate(conflict_with=_first_conflict())
     )
+
+
+def _first_conflict(path: str = "") -> Subquery:
+    """Another scheduled change on one of the same departments whose window overlaps (`path`
+    leads from the outer row to its change, e.g. "change__")."""
+    shared = Department.objects.filter(changes=OuterRef(OuterRef(f"{path}pk"))).values("pk")
+    others = (
+        ChangeRequest.objects.filter(
+            state__in=SCHEDULED_STATES,
+            planned_start__lt=OuterRef(f"{path}planned_end"),
+            planned_end__gt=OuterRef(f"{path}planned_start"),
+            departments__in=shared,
+        )
+        .exclude(pk=OuterRef(f"{path}pk"))
+        .order_by("planned_start", "pk")
+        .values("pk")[:1]
+    )
+    return Subquery(others, output_field=IntegerField())
 
 
 def route_of(change: ChangeRequest) -> list[ApprovalStep]:
@@ -120,27 +165,43 @@ def route_of(change: ChangeRequest) -> list[ApprovalStep]:
     return [s for s in getattr(change, "all_steps", []) if s.round == change.round]
 
 
-def as_open_step(step: ApprovalStep) -> OpenStep:
+def round_decisions_of(change: ChangeRequest) -> tuple[RoundDecision, ...]:
+    """Live decisions of the current round (needs `with_route`)."""
+    return tuple(
+        RoundDecision(step.pk, step.kind, d.approver_id, d.seat_id, d.decision)
+        for step in route_of(change)
+        for d in step.decisions.all()
+        if not d.voided
+    )
+
+
+def as_open_step(
+    step: ApprovalStep, round_decisions: tuple[RoundDecision, ...] | None = None
+) -> OpenStep:
     """The rules' view of a step loaded with its seats and decisions prefetched."""
+    live = [d for d in step.decisions.all() if not d.voided]
+    if round_decisions is None:
+        round_decisions = tuple(
+            RoundDecision(step.pk, step.kind, d.approver_id, d.seat_id, d.decision) for d in live
+        )
     return OpenStep(
         step=step,
         seats={seat.user_id: seat.source for seat in step.seats.all()},
-        decided={d.seat_id: d.decision for d in step.decisions.all()},
+        decided={d.seat_id: d.decision for d in live},
+        round_decisions=round_decisions,
     )
 
 
 def open_step_of(change: ChangeRequest) -> OpenStep | None:
     for step in route_of(change):
         if step.status == StepStatus.PENDING:
-            return as_open_step(step)
+            return as_open_step(step, round_decisions_of(change))
     return None
 
 
-def retrospective_approved(change: ChangeRequest) -> bool:
-    return any(
-        s.kind == StepKind.RETROSPECTIVE and s.status == StepStatus.APPROVED
-        for s in route_of(change)
-    )
+def review_statuses(change: ChangeRequest) -> list[str]:
+    """Statuses of the current round's review steps (needs `with_route`)."""
+    return [s.status for s in route_of(change) if s.kind == StepKind.RETROSPECTIVE]
 
 
 def blackout_windows(at: datetime | None = None) -> list[Window]:
@@ -174,39 +235,81 @@ def actions_for(
 ) -> list[str]:
     """`allowed_actions` for a change loaded `with_route`; pass `windows` to share one load."""
     blackout_names: list[str] = []
+    now = timezone.now()
     if change.state == ChangeState.APPROVED:
         if windows is None:
             windows = blackout_windows()
-        blackout_names = blackouts_in_force(
-            windows, [d.pk for d in change.departments.all()], timezone.now()
-        )
+        blackout_names = blackouts_in_force(windows, [d.pk for d in change.departments.all()], now)
     return allowed_actions(
         actor,
         change,
         open_step_of(change),
-        retrospective_approved=retrospective_approved(change),
+        review_statuses=review_statuses(change),
         blackout_names=blackout_names,
+        now=now,
+    )
+
+
+def warnings_for(change: ChangeRequest, *, windows: Iterable | None = None) -> list[dict]:
+    """What an approver must know before deciding (a change loaded `with_route`); blackout
+    windows are loaded only when the change has a window to check."""
+    if change.state in TERMINAL_STATES:
+        return []
+    scheduled = change.planned_start is not None and change.planned_end is not None
+    if scheduled and windows is None:
+        windows = blackout_windows()
+    return change_warnings(
+        change,
+        windows=windows if scheduled and windows is not None else (),
+        department_ids=[d.pk for d in change.departments.all()],
+        conflict_with=getattr(change, "conflict_with", None),
+        route=route_of(change),
+        now=timezone.now(),
     )
 
 
 def inbox(actor: Actor) -> QuerySet[ApprovalStep]:
-    """Open steps the actor may decide now (directly or as delegate), oldest due first."""
-    seat_users = [actor.id, *actor.delegator_ids]
+    """Open steps the actor may decide now (directly or as delegate), oldest due first.
+
+    The SQL form of `policy.exclusions` and `policy.decision_seat`: an undecided seat of the
+    actor's own or lent to them, and none of the exclusions (requester; implementer on final and
+    review steps; a seat of this step already filled by the actor; another approval step of the
+    round already decided by the actor)."""
+    if actor.is_auditor:
+        return ApprovalStep.objects.none()
+    live = Decision.objects.filter(voided=False)
     undecided_seat = StepApprover.objects.filter(
-        step=OuterRef("pk"), user_id__in=seat_users
-    ).exclude(user_id__in=Decision.objects.filter(step=OuterRef(OuterRef("pk"))).values("seat_id"))
-    qs = (
-        ApprovalStep.objects.filter(status=StepStatus.PENDING)
+        step=OuterRef("pk"), user_id__in=[actor.id, *actor.delegator_ids]
+    ).exclude(user_id__in=live.filter(step=OuterRef(OuterRef("pk"))).values("seat_id"))
+    decided_here = live.filter(step=OuterRef("pk"), approver_id=actor.id)
+    decided_other = live.filter(
+        step__change=OuterRef("change_id"),
+        step__round=OuterRef("round"),
+        step__kind__in=APPROVAL_KINDS,
+        approver_id=actor.id,
+    ).exclude(step=OuterRef("pk"))
+    return (
+        ApprovalStep.objects.filter(status=StepStatus.PENDING, round=F("change__round"))
+        .filter(Q(change__state__in=APPROVAL_STATES) | Q(kind=StepKind.RETROSPECTIVE))
         .filter(Exists(undecided_seat))
+        .exclude(Exists(decided_here))
         .exclude(change__requester_id=actor.id)
-        .exclude(kind=StepKind.FINAL, change__implementer_id=actor.id)
+        .exclude(kind__in=[StepKind.FINAL, StepKind.RETROSPECTIVE], change__implementer_id=actor.id)
+        .exclude(Q(kind__in=APPROVAL_KINDS) & Exists(decided_other))
+        .annotate(change_conflict=_first_conflict("change__"))
         .select_related("change", "change__requester")
         .prefetch_related("change__departments")
         .order_by("due_at", "pk")
     )
-    if actor.is_auditor:
-        return qs.none()
-    return qs
+
+
+def unstaffed_steps() -> QuerySet[ApprovalStep]:
+    """Open steps nobody may decide, waiting for a change manager's reassignment."""
+    return (
+        ApprovalStep.objects.filter(status=StepStatus.PENDING, no_eligible_at__isnull=False)
+        .select_related("change", "change__requester")
+        .order_by("no_eligible_at", "pk")
+    )
 
 
 def inbox_counts(actor: Actor, *, now: datetime | None = None) -> dict[str, int]:

@@ -1,8 +1,8 @@
 """SLA reminders and escalation of open approval steps.
 
 A step's SLA runs from opened_at to due_at. Its approvers who have not decided are reminded at
-50 % and at 100 % of it; once it is overdue its escalation target's members get a seat on the
-step (source "escalation"), so they may decide it. Each (step, level) happens once: the SlaAction
+50 % and at 100 % of it; once it is overdue the workflow's escalation action seats its escalation
+target (source "escalation"), so they may decide it. Each (step, level) happens once: the SlaAction
 ledger row, unique per step and level, is inserted in the same transaction as the audit event,
 under the change's row lock, however many scans run at once or retry.
 """
@@ -17,8 +17,9 @@ from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterR
 from django.utils import timezone
 
 from approvals import audit, outbox
-from approvals.choices import ApproverSource, StepKind, StepStatus
-from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, Decision, StepApprover
+from approvals.choices import StepStatus
+from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, Decision
+from approvals.workflow.escalation import step_escalate
 from notifications.models import SlaAction, SlaLevel
 
 log = logging.getLogger(__name__)
@@ -160,34 +161,7 @@ def _remind(change: ChangeRequest, step: ApprovalStep, level: str) -> AuditEvent
 
 
 def _escalate(change: ChangeRequest, step: ApprovalStep, now: datetime) -> AuditEvent:
-    # Segregation of duties holds for escalation targets too: never the requester, and never
-    # the implementer on a final approval.
-    excluded = {change.requester_id}
-    if step.kind == StepKind.FINAL and change.implementer_id:
-        excluded.add(change.implementer_id)
-    targets = list(
-        User.objects.filter(groups=step.escalation_group_id, is_active=True)
-        .exclude(pk__in=excluded)
-        .order_by("username")
-        .values_list("pk", "username")
-    )
-    # Members already seated keep their seat (and its source); all of them are told.
-    seated = set(step.seats.values_list("user_id", flat=True))
-    added = [(pk, name) for pk, name in targets if pk not in seated]
-    StepApprover.objects.bulk_create(
-        StepApprover(step=step, user_id=pk, source=ApproverSource.ESCALATION) for pk, _ in added
-    )
-    step.escalated_at = now
-    step.save(update_fields=["escalated_at"])
-    if not targets:
-        log.warning("step %s escalated, but its escalation group has nobody eligible", step.pk)
-    return audit.step_escalated(
-        change=change,
-        data=_step_data(step)
-        | {
-            "escalation_group": step.escalation_group.name if step.escalation_group else "",
-            "escalated_to": [name for _, name in targets],
-            "escalated_to_ids": [pk for pk, _ in targets],
-            "seats_added": [name for _, name in added],
-        },
-    )
+    event = step_escalate(change=change, step=step, now=now)
+    if not event.data.get("escalated_to"):
+        log.warning("step %s escalated, but nobody is eligible to take it", step.pk)
+    return event

@@ -33,8 +33,10 @@ def new_change(requester: Any, **fields: Any) -> ChangeRequest:
         "impact": "low",
         "departments": [],
         "implementer": "ivan",
-        "planned_start": timezone.now() + timedelta(days=3),
-        "planned_end": timezone.now() + timedelta(days=3, hours=2),
+        # A window open now, so an approved change may start at once; tests of the window
+        # itself set their own.
+        "planned_start": timezone.now() + timedelta(minutes=5),
+        "planned_end": timezone.now() + timedelta(days=3),
         **PLANS,
     }
     data.update(fields)
@@ -69,3 +71,43 @@ def route(change: ChangeRequest) -> list[tuple[str, str, list[str]]]:
 
 def refresh(change: ChangeRequest) -> ChangeRequest:
     return ChangeRequest.objects.get(pk=change.pk)
+
+
+def standard_change(requester: Any, template: Any, **fields: Any) -> ChangeRequest:
+    """A draft standard change: the requester sets only title, details, window and implementer."""
+    data: dict[str, Any] = {
+        "title": "Patch the application servers",
+        "description": "This month's patches.",
+        "change_type": "standard",
+        "template": template.pk,
+        "implementer": "ivan",
+        "planned_start": timezone.now() + timedelta(minutes=5),
+        "planned_end": timezone.now() + timedelta(hours=4),
+    }
+    data.update(fields)
+    return workflow.change_create(actor=requester, data=data)
+
+
+def decide(
+    username: str, change: ChangeRequest, decision: str, comment: str = "because", **extra: Any
+) -> ChangeRequest:
+    return workflow.step_decide(
+        actor=user(username), change_id=change.pk, decision=decision, comment=comment, **extra
+    )
+
+
+def counts(change: ChangeRequest) -> tuple[Any, ...]:
+    """What a refused action must leave as it was: the change row, its steps, seats, decisions
+    and its audit trail."""
+    from approvals.models import AuditEvent, Decision, StepApprover
+
+    row = ChangeRequest.objects.filter(pk=change.pk).values().first()
+    steps = list(change.steps.order_by("pk").values())
+    return (
+        row,
+        steps,
+        StepApprover.objects.filter(step__change=change).count(),
+        list(Decision.objects.filter(step__change=change).values()),
+        AuditEvent.objects.filter(change=change).count(),
+        AuditEvent.objects.count(),
+    )

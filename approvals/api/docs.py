@@ -11,7 +11,18 @@ ConflictBody = inline_serializer(
     "Conflict",
     {
         "detail": serializers.CharField(),
-        "code": serializers.CharField(help_text="`invalid_transition`"),
+        "code": serializers.CharField(
+            help_text="`invalid_transition`; `stale_step` for a decision on a step that is no "
+            "longer open; `outside_window` for `start` outside the approved window."
+        ),
+    },
+)
+VersionBody = inline_serializer(
+    "VersionMismatch",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(help_text="`version_mismatch`"),
+        "version": serializers.IntegerField(help_text="The change's current version."),
     },
 )
 
@@ -58,6 +69,10 @@ ERRORS: dict[int, OpenApiResponse] = {
                 status_codes=["409"],
             )
         ],
+    ),
+    412: OpenApiResponse(
+        VersionBody,
+        description="Sent with `If-Match: <version>`, and the change has moved on; nothing changed.",
     ),
     429: OpenApiResponse(ErrorBody, description="Throttled; see the Retry-After header."),
 }

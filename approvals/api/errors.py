@@ -8,7 +8,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from approvals.exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from approvals.exceptions import (
+    InvalidInput,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    VersionMismatch,
+)
 
 
 class Conflict(exceptions.APIException):
@@ -31,9 +37,11 @@ def _domain_response(exc: Exception) -> Response | None:
     if isinstance(exc, NotAllowed):
         return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, InvalidTransition):
+        return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, VersionMismatch):
         return Response(
-            {"detail": exc.message, "code": InvalidTransition.code},
-            status=status.HTTP_409_CONFLICT,
+            {"detail": exc.message, "code": exc.code, "version": exc.version},
+            status=status.HTTP_412_PRECONDITION_FAILED,
         )
     if isinstance(exc, InvalidInput):
         return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)

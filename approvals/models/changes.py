@@ -119,7 +119,7 @@ class ChangeRequest(FSMModelMixin, models.Model):
 
     @property
     def key(self) -> str:
-        return f"CHG-{self.pk:06d}" if self.pk else "CHG-new"
+        return f"CHG-{self.pk:06d}" if self.pk else "CHG-new"  # policy.change_key
 
     @property
     def is_open(self) -> bool:

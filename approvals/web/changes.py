@@ -1,5 +1,7 @@
 """Change pages: dashboard, list, form with route preview, detail with its actions."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -16,18 +18,27 @@ from approvals.choices import ChangeState, ChangeType, DecisionKind, StepStatus
 from approvals.downloads import attachment_response
 from approvals.exceptions import DomainError, InvalidInput, NotFound
 from approvals.models import ChangeRequest, Decision, Department
-from approvals.policy import awaits_retrospective, check_create, check_edit
-from approvals.selectors import actions_for, open_step_of, retrospective_approved, route_of
+from approvals.policy import awaits_review, check_create, check_edit
+from approvals.selectors import (
+    actions_for,
+    open_step_of,
+    review_statuses,
+    route_of,
+    warnings_for,
+)
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, error_page, form_errors, user_of
 from approvals.web.forms import (
     AssessForm,
+    AssessmentStopForm,
     AttachmentForm,
     ChangeForm,
     CommentForm,
     CompleteForm,
     DecisionForm,
     FeedbackForm,
+    ReassignForm,
+    RescheduleForm,
     WithdrawForm,
 )
 
@@ -241,7 +252,11 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         "information_request": information_request(change),
         "open_step": open_step_of(change),
         # Say why nobody can close it yet, rather than leave an empty panel.
-        "awaiting_retrospective": awaits_retrospective(change, retrospective_approved(change)),
+        "awaiting_review": awaits_review(change, review_statuses(change)),
+        "warnings": warnings_for(change),
+        "reschedule_form": RescheduleForm(
+            initial={"planned_start": change.planned_start, "planned_end": change.planned_end}
+        ),
         "events": selectors.timeline(change),
         "conflicts": selectors.conflicts_for_change(change),
         "now": timezone.now(),
@@ -269,14 +284,20 @@ def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str
         workflow.change_withdraw(actor=user, change_id=pk, comment=post.get("comment", ""))
         return _("%(key)s withdrawn.")
     if action in ("approve", "reject", "request_info"):
-        workflow.step_decide(
-            actor=user, change_id=pk, decision=action, comment=post.get("comment", "")
-        )
+        _decide(user, change, action, post)
         return {
             "approve": _("You approved %(key)s."),
             "reject": _("You rejected %(key)s."),
             "request_info": _("You asked for more information on %(key)s."),
         }[action]
+    if action == "reassign":
+        form = ReassignForm(post)
+        workflow.step_reassign(actor=user, change_id=pk, **_valid(form))
+        return _("The seat of %(key)s was reassigned.")
+    if action == "reschedule":
+        form = RescheduleForm(post)
+        workflow.change_reschedule(actor=user, change_id=pk, **_valid(form))
+        return _("%(key)s moves to its new window; its final approval is open again.")
     if action == "assess":
         workflow.change_assess(
             actor=user,
@@ -314,12 +335,38 @@ def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str
     raise NotFound(_("No such action."))
 
 
+def _valid(form: Any) -> dict[str, Any]:
+    """Cleaned form data, or the form's errors as InvalidInput (a 400 with the messages)."""
+    if not form.is_valid():
+        raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
+    return dict(form.cleaned_data)
+
+
+def _decide(user: Any, change: ChangeRequest, action: str, post: Any) -> None:
+    if change.state == ChangeState.SUBMITTED:  # the assessor stops the change: no step yet
+        data = _valid(AssessmentStopForm({"decision": action, "comment": post.get("comment")}))
+        workflow.step_decide(actor=user, change_id=change.pk, **data)
+        return
+    data = _valid(DecisionForm(post.dict() | {"decision": action}))
+    workflow.step_decide(
+        actor=user,
+        change_id=change.pk,
+        decision=action,
+        comment=data["comment"],
+        step_id=data["step"],
+        outcome=data["outcome"],
+        actions=data["actions"],
+    )
+
+
 ACTIONS = (
     "submit",
     "withdraw",
     "approve",
     "reject",
     "request_info",
+    "reassign",
+    "reschedule",
     "assess",
     "start",
     "complete",

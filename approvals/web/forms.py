@@ -12,6 +12,7 @@ from approvals.choices import (
     DecisionKind,
     Impact,
     Outcome,
+    ReviewOutcome,
     Risk,
     Role,
     TemplateStatus,
@@ -196,12 +197,58 @@ class ChangeForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
+    """A decision names the step it decides, so a stale tab cannot decide a later one."""
+
     decision = forms.ChoiceField(label=_("Decision"), choices=DecisionKind.choices)
+    step = forms.IntegerField(min_value=1, max_value=2**53, widget=forms.HiddenInput)
     comment = forms.CharField(
         label=_("Comment"),
         required=False,
+        max_length=10000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required to reject or to request information."),
+    )
+    outcome = forms.ChoiceField(
+        label=_("Review outcome"), choices=[("", "")] + ReviewOutcome.choices, required=False
+    )
+    actions = forms.CharField(label=_("Follow-up actions"), required=False, max_length=10000)
+
+
+class AssessmentStopForm(forms.Form):
+    """The assessor sends a submitted change back or rejects it (no step yet)."""
+
+    decision = forms.ChoiceField(
+        choices=[(DecisionKind.REJECT, ""), (DecisionKind.REQUEST_INFO, "")]
+    )
+    comment = forms.CharField(max_length=10000)
+
+
+class ReassignForm(forms.Form):
+    step = forms.IntegerField(min_value=1, max_value=2**53, widget=forms.HiddenInput)
+    from_user = forms.CharField(required=False, max_length=150)
+    to_user = forms.CharField(max_length=150)
+    reason = forms.CharField(max_length=2000)
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        if data is not None:  # the page's field names: from, to
+            data = {
+                "step": data.get("step"),
+                "from_user": data.get("from", ""),
+                "to_user": data.get("to", ""),
+                "reason": data.get("reason", ""),
+            }
+        super().__init__(data, **kwargs)
+
+
+class RescheduleForm(forms.Form):
+    planned_start = forms.DateTimeField(
+        label=_("New planned start"), widget=DateTimeLocal(), input_formats=DATETIME_FORMATS
+    )
+    planned_end = forms.DateTimeField(
+        label=_("New planned end"), widget=DateTimeLocal(), input_formats=DATETIME_FORMATS
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

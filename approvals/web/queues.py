@@ -10,9 +10,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals import workflow
 from approvals.choices import Role
-from approvals.exceptions import InvalidInput
-from approvals.policy import check_assess, decision_seat, is_overdue
-from approvals.selectors import actions_for, as_open_step, blackout_windows, inbox_counts
+from approvals.exceptions import DomainError, InvalidInput
+from approvals.policy import change_warnings, check_assess, decision_seat, is_overdue
+from approvals.selectors import (
+    actions_for,
+    as_open_step,
+    blackout_windows,
+    inbox_counts,
+    unstaffed_steps,
+)
 from approvals.web import selectors
 from approvals.web.changes import _load
 from approvals.web.common import (
@@ -23,7 +29,7 @@ from approvals.web.common import (
     role_required,
     user_of,
 )
-from approvals.web.forms import AssessForm, CompleteForm, FeedbackForm
+from approvals.web.forms import AssessForm, CompleteForm, DecisionForm, FeedbackForm
 
 APPROVER_ROLES = (
     Role.APPROVER,
@@ -39,9 +45,13 @@ def _inbox_context(request: HttpRequest) -> dict:
     actor = actor_of(request)
     rows = []
     now = timezone.now()
+    windows = blackout_windows(now)
     for step in selectors.inbox_rows(actor):
         # The same rule the decision will apply names the seat used (own, or as delegate).
-        seat = decision_seat(actor, step.change, as_open_step(step))
+        try:
+            seat = decision_seat(actor, step.change, as_open_step(step))
+        except DomainError:
+            continue  # the list and the rule disagree only in a race: show what can be decided
         seats = {s.user_id: s.user for s in step.seats.all()}
         rows.append(
             {
@@ -49,9 +59,22 @@ def _inbox_context(request: HttpRequest) -> dict:
                 "change": step.change,
                 "overdue": is_overdue(step, now),
                 "on_behalf_of": seats.get(seat.on_behalf_of_id) if seat.on_behalf_of_id else None,
+                "warnings": change_warnings(
+                    step.change,
+                    windows=windows,
+                    department_ids=[d.pk for d in step.change.departments.all()],
+                    conflict_with=getattr(step, "change_conflict", None),
+                    route=(),
+                    now=now,
+                ),
             }
         )
-    return {"rows": rows, "overdue_count": sum(1 for r in rows if r["overdue"])}
+    unstaffed = list(unstaffed_steps()) if Role.CHANGE_MANAGER in actor.roles else []
+    return {
+        "rows": rows,
+        "overdue_count": sum(1 for r in rows if r["overdue"]),
+        "unstaffed": unstaffed,
+    }
 
 
 @login_required
@@ -69,14 +92,21 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_decide(request: HttpRequest, change_id: int) -> HttpResponse:
     """Approve / reject / request information from the inbox. htmx gets an empty body (the row
     is removed in place); a plain form post is redirected back to the inbox."""
-    decision = request.POST.get("decision", "")
+    form = DecisionForm(request.POST)
     change = _load(request, change_id)
+    if not form.is_valid():
+        text = "; ".join(str(m) for msgs in form.errors.values() for m in msgs)
+        return error_page(request, text, 400)
+    decision = form.cleaned_data["decision"]
     try:
         workflow.step_decide(
             actor=user_of(request),
             change_id=change.pk,
             decision=decision,
-            comment=request.POST.get("comment", ""),
+            comment=form.cleaned_data["comment"],
+            step_id=form.cleaned_data["step"],
+            outcome=form.cleaned_data["outcome"],
+            actions=form.cleaned_data["actions"],
         )
     except InvalidInput as error:
         text = "; ".join(m for msgs in error.errors.values() for m in msgs)

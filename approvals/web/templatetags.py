@@ -54,7 +54,27 @@ ACTION_LABELS = {
     "delegation_created": gettext_lazy("delegation created"),
     "delegation_ended": gettext_lazy("delegation ended"),
     "delegation_cancelled": gettext_lazy("delegation cancelled"),
+    "reassigned": gettext_lazy("reassigned an approver"),
+    "rescheduled": gettext_lazy("rescheduled"),
+    "configuration_changed": gettext_lazy("configuration changed"),
+    "template_approved": gettext_lazy("template approved"),
+    "template_suspended": gettext_lazy("template suspended"),
+    "template_retired": gettext_lazy("template retired"),
+    "roles_changed": gettext_lazy("roles changed"),
 }
+
+
+WARNING_LABELS = {
+    "blackout": gettext_lazy("Blackout"),
+    "conflict": gettext_lazy("Conflict"),
+    "outside_window": gettext_lazy("Window over"),
+    "no_eligible_approver": gettext_lazy("No eligible approver"),
+}
+
+
+@register.filter
+def warning_label(value: str) -> str:
+    return str(WARNING_LABELS.get(value, value))
 
 
 @register.filter

@@ -11,10 +11,12 @@ from approvals.workflow.lifecycle import (
     change_assess,
     change_complete,
     change_feedback,
+    change_reschedule,
     change_start,
     change_submit,
     change_withdraw,
 )
+from approvals.workflow.reassign import step_reassign
 
 __all__ = [
     "InvalidInput",
@@ -25,9 +27,11 @@ __all__ = [
     "change_complete",
     "change_create",
     "change_feedback",
+    "change_reschedule",
     "change_start",
     "change_submit",
     "change_update",
     "change_withdraw",
     "step_decide",
+    "step_reassign",
 ]

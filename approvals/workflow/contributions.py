@@ -14,10 +14,12 @@ from approvals.choices import ChangeState
 from approvals.exceptions import InvalidInput, InvalidTransition
 from approvals.models import Attachment, Comment
 from approvals.selectors import load_actor
-from approvals.workflow.common import lock_for_contribution
+from approvals.workflow.common import check_version, lock_for_contribution
 
 
-def change_comment(*, actor: User, change_id: int, text: str) -> Comment:
+def change_comment(
+    *, actor: User, change_id: int, text: str, expected_version: int | None = None
+) -> Comment:
     text = (text or "").strip()
     if not text:
         raise InvalidInput({"text": [_("A comment cannot be empty.")]})
@@ -26,6 +28,7 @@ def change_comment(*, actor: User, change_id: int, text: str) -> Comment:
     who = load_actor(actor)
     with transaction.atomic():
         change = lock_for_contribution(change_id, who)
+        check_version(change, expected_version)
         comment = Comment.objects.create(change=change, author=actor, text=text)
         audit.comment_added(change=change, actor=actor, comment_id=comment.pk, text=text)
         change.save(update_fields=["audit_length", "audit_head"])

@@ -1,5 +1,6 @@
-"""Decisions on route steps: approve, reject and request information, with quorum counting
-under the change's row lock."""
+"""Decisions on route steps: approve, reject and request information, bound to the step they
+decide, with quorum counting under the change's row lock; and the assessor's decision to stop a
+submitted change."""
 
 from datetime import datetime
 from typing import Any
@@ -10,12 +11,50 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from approvals import audit, routing
-from approvals.choices import ChangeState, DecisionKind, Role, StepKind, StepStatus
+from approvals import audit
+from approvals.choices import (
+    AuditAction,
+    ChangeState,
+    DecisionKind,
+    ReviewOutcome,
+    Role,
+    StepKind,
+    StepStatus,
+)
 from approvals.exceptions import InvalidInput, NotFound
 from approvals.models import ApprovalStep, ChangeRequest, Decision, Delegation, StepApprover
-from approvals.policy import Actor, OpenStep, decision_seat, step_is_met
-from approvals.workflow.common import close_step, finish, open_waiting_step, skip_rest
+from approvals.policy import (
+    EXCLUDED_DECIDED_THIS_STEP,
+    Actor,
+    OpenStep,
+    RoundDecision,
+    check_assessment_decision,
+    check_decision_kind,
+    decision_seat,
+    open_step_exclusions,
+    require_open_step,
+    step_is_met,
+)
+from approvals.selectors import load_actor
+from approvals.workflow.common import check_version, close_step, finish, skip_rest
+from approvals.workflow.staffing import open_step, round_decisions
+
+ACTION_OF = {
+    DecisionKind.APPROVE: AuditAction.APPROVED,
+    DecisionKind.REJECT: AuditAction.REJECTED,
+    DecisionKind.REQUEST_INFO: AuditAction.INFO_REQUESTED,
+}
+
+
+class RouteStep:
+    """A step of the current round with its seats (user id → source), the seat holders, and
+    the seats lent to the acting person now."""
+
+    def __init__(self, step: ApprovalStep) -> None:
+        self.step = step
+        self.seats: dict[int, str] = {}
+        self.users: dict[int, Any] = {}
+        self.lent: set[int] = set()
 
 
 def _lock_for_decision(change_id: int, actor: User) -> ChangeRequest:
@@ -30,9 +69,7 @@ def _lock_for_decision(change_id: int, actor: User) -> ChangeRequest:
         raise NotFound(_("No such change.")) from None
 
 
-def _round_steps(
-    change: ChangeRequest, actor_id: int, now: datetime
-) -> list[tuple[ApprovalStep, dict[int, str], dict[int, Any], set[int]]]:
+def _round_steps(change: ChangeRequest, actor_id: int, now: datetime) -> list[RouteStep]:
     """Steps of the current round with seats (and their users) and the seats lent to the actor,
     in one query."""
     lent = Delegation.objects.filter(
@@ -44,97 +81,173 @@ def _round_steps(
         .annotate(lent=Exists(lent))
         .order_by("step__order", "user_id")
     )
-    steps: dict[int, tuple[ApprovalStep, dict[int, str], dict[int, Any], set[int]]] = {}
+    steps: dict[int, RouteStep] = {}
     for row in rows:
-        entry = steps.setdefault(row.step_id, (row.step, {}, {}, set()))
-        entry[1][row.user_id] = row.source
-        entry[2][row.user_id] = row.user
+        entry = steps.setdefault(row.step_id, RouteStep(row.step))
+        entry.seats[row.user_id] = row.source
+        entry.users[row.user_id] = row.user
         if row.lent:
-            entry[3].add(row.user_id)
+            entry.lent.add(row.user_id)
     return list(steps.values())
 
 
-def step_decide(*, actor: User, change_id: int, decision: str, comment: str = "") -> ChangeRequest:
-    """Approve, reject or request information on the open step the actor may decide."""
+def _check_input(decision: str, comment: str, outcome: str, actions: str) -> None:
+    errors: dict[str, list[str]] = {}
     if decision not in DecisionKind.values:
-        raise InvalidInput({"decision": [_("Choose approve, reject or request_info.")]})
-    comment = (comment or "").strip()
+        errors["decision"] = [_("Choose approve, reject or request_info.")]
     if decision != DecisionKind.APPROVE and not comment:
-        raise InvalidInput({"comment": [_("Say why: a comment is required.")]})
+        errors["comment"] = [_("Say why: a comment is required.")]
+    if outcome and outcome not in ReviewOutcome.values:
+        errors["outcome"] = [_("Choose accepted or follow_up.")]
+    if outcome == ReviewOutcome.FOLLOW_UP and not actions:
+        errors["actions"] = [_("Name the follow-up actions.")]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def step_decide(
+    *,
+    actor: User,
+    change_id: int,
+    decision: str,
+    comment: str = "",
+    step_id: int | None = None,
+    outcome: str = "",
+    actions: str = "",
+    expected_version: int | None = None,
+) -> ChangeRequest:
+    """Approve, reject or request information on the open step the actor may decide.
+
+    `step_id` names the step decided (pages always send it): a decision for a step that is no
+    longer open is refused as stale and changes nothing. On a submitted change the assessor may
+    reject it or send it back."""
+    comment, actions = (comment or "").strip(), (actions or "").strip()
+    _check_input(decision, comment, outcome, actions)
     now = timezone.now()
     with transaction.atomic():
         change = _lock_for_decision(change_id, actor)
+        auditor = bool(getattr(change, "actor_is_auditor", False))
+        if not auditor:
+            check_version(change, expected_version)
+        if change.state == ChangeState.SUBMITTED and not auditor and step_id is None:
+            _decide_at_assessment(change, actor, decision, comment)
+            finish(change)
+            return change
         route = _round_steps(change, actor.pk, now)
-        current = next((r for r in route if r[0].status == StepStatus.PENDING), None)
-        open_step = None
+        decisions = round_decisions(change)
+        current = next((r for r in route if r.step.status == StepStatus.PENDING), None)
+        open_step_ = None
         if current is not None:
-            decided = dict(
-                Decision.objects.filter(step_id=current[0].pk).values_list("seat_id", "decision")
-            )
-            open_step = OpenStep(step=current[0], seats=current[1], decided=decided)
+            decided = {d.seat_id: d.decision for d in decisions if d.step_id == current.step.pk}
+            open_step_ = OpenStep(current.step, current.seats, decided, decisions)
         who = Actor(
             id=actor.pk,
             username=actor.get_username(),
-            roles=frozenset({Role.AUDITOR})
-            if getattr(change, "actor_is_auditor", False)
-            else frozenset(),
-            delegator_ids=frozenset(current[3]) if current else frozenset(),
+            roles=frozenset({Role.AUDITOR}) if auditor else frozenset(),
+            delegator_ids=frozenset(current.lent) if current else frozenset(),
         )
-        seat = decision_seat(who, change, open_step)
-        assert open_step is not None and current is not None
-        step = open_step.step
-        Decision.objects.create(
-            step=step,
-            approver=actor,
-            seat_id=seat.user_id,
-            on_behalf_of_id=seat.on_behalf_of_id,
-            decision=decision,
-            comment=comment,
-            decided_at=now,
-            escalated=seat.escalated,
-        )
-        open_step.decided[seat.user_id] = decision
+        if not auditor:
+            require_open_step(open_step_, step_id)
+        seat = decision_seat(who, change, open_step_)
+        assert open_step_ is not None and current is not None
+        check_decision_kind(open_step_, decision)
+        step = open_step_.step
         before = change.state
-        outcome = _apply_decision(change, route, open_step, decision, now)
-        on_behalf_of = current[2][seat.on_behalf_of_id] if seat.on_behalf_of_id else None
+        on_behalf_of = current.users[seat.on_behalf_of_id] if seat.on_behalf_of_id else None
+        data: dict[str, Any] = {
+            "step": step.order,
+            "step_name": step.name,
+            "step_kind": step.kind,
+            "step_id": step.pk,
+            "decision": decision,
+            "comment": comment,
+            "escalated": seat.escalated,
+        }
+        if step.kind == StepKind.RETROSPECTIVE and decision == DecisionKind.REQUEST_INFO:
+            # The review stays open; the implementer is asked for more (the seat is not used).
+            data |= {"review": True, "step_met": False}
+        else:
+            review = step.kind == StepKind.RETROSPECTIVE
+            recorded = Decision.objects.create(
+                step=step,
+                approver=actor,
+                seat_id=seat.user_id,
+                on_behalf_of_id=seat.on_behalf_of_id,
+                decision=decision,
+                comment=comment,
+                decided_at=now,
+                escalated=seat.escalated,
+                review_outcome=(outcome or ReviewOutcome.ACCEPTED) if review else "",
+                follow_up_actions=actions if review else "",
+            )
+            if review:
+                data |= {"outcome": recorded.review_outcome, "actions": actions}
+            open_step_.decided[seat.user_id] = decision
+            open_step_.round_decisions = (
+                *decisions,
+                RoundDecision(step.pk, step.kind, actor.pk, seat.user_id, decision),
+            )
+            data |= _apply_decision(change, route, open_step_, decision, now)
         audit.step_decided(
-            action={"approve": "approved", "reject": "rejected", "request_info": "info_requested"}[
-                decision
-            ],
+            action=ACTION_OF[DecisionKind(decision)],
             change=change,
             actor=actor,
             on_behalf_of=on_behalf_of,
             from_state=before,
-            data={
-                "step": step.order,
-                "step_name": step.name,
-                "step_kind": step.kind,
-                "step_id": step.pk,
-                "decision": decision,
-                "comment": comment,
-                "escalated": seat.escalated,
-                **outcome,
-            },
+            data=data,
         )
         finish(change)
     return change
 
 
+def _decide_at_assessment(change: ChangeRequest, actor: User, decision: str, comment: str) -> None:
+    check_assessment_decision(load_actor(actor), change, decision)
+    before = change.state
+    if decision == DecisionKind.REJECT:
+        change.reject()
+    else:
+        change.return_for_information()
+    audit.step_decided(
+        action=ACTION_OF[DecisionKind(decision)],
+        change=change,
+        actor=actor,
+        on_behalf_of=None,
+        from_state=before,
+        data={"at": "assessment", "decision": decision, "comment": comment},
+    )
+
+
+def _ineligible_seats(change: ChangeRequest, open_step_: OpenStep) -> set[int]:
+    """Seats whose holder the segregation rules keep from deciding (not counted for `all`)."""
+    excluded = open_step_exclusions(change, open_step_)
+    return {
+        user
+        for user in open_step_.seats
+        if excluded.get(user) not in (None, EXCLUDED_DECIDED_THIS_STEP)
+    }
+
+
 def _apply_decision(
-    change: ChangeRequest, route: list, open_step: OpenStep, decision: str, now: datetime
+    change: ChangeRequest,
+    route: list[RouteStep],
+    open_step_: OpenStep,
+    decision: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    step = open_step.step
-    if step.kind == StepKind.RETROSPECTIVE:
-        return _decide_retrospective(change, route, open_step, decision, now)
+    step = open_step_.step
     if decision == DecisionKind.APPROVE:
-        if not step_is_met(open_step):
+        if not step_is_met(open_step_, _ineligible_seats(change, open_step_)):
             return {"step_met": False}
         close_step(step, StepStatus.APPROVED, now)
+        if step.kind == StepKind.RETROSPECTIVE:
+            return {"step_met": True, "review_approved": True}
         following = next(
             (
-                r[0]
+                r
                 for r in route
-                if r[0].order > step.order and r[0].kind != StepKind.RETROSPECTIVE
+                if r.step.order > step.order
+                and r.step.kind != StepKind.RETROSPECTIVE
+                and r.step.status == StepStatus.WAITING
             ),
             None,
         )
@@ -143,10 +256,21 @@ def _apply_decision(
                 change.enter_final()
             change.grant()
             return {"step_met": True, "opened_step": None}
-        open_waiting_step(following, now)
-        if following.kind == StepKind.FINAL and change.state == ChangeState.TIER_APPROVAL:
+        staffed = open_step(
+            change=change,
+            step=following.step,
+            seats=following.seats,
+            decisions=open_step_.round_decisions,
+            now=now,
+        )
+        if following.step.kind == StepKind.FINAL and change.state == ChangeState.TIER_APPROVAL:
             change.enter_final()
-        return {"step_met": True, "opened_step": following.pk, "opened_step_name": following.name}
+        return {
+            "step_met": True,
+            "opened_step": following.step.pk,
+            "opened_step_name": following.step.name,
+            **staffed,
+        }
     if decision == DecisionKind.REJECT:
         close_step(step, StepStatus.REJECTED, now)
         skip_rest(change, exclude=step.pk)
@@ -157,37 +281,3 @@ def _apply_decision(
     Decision.objects.filter(step__change=change, step__round=change.round).update(voided=True)
     change.return_for_information()
     return {"step_met": False, "decisions_voided": True}
-
-
-def _decide_retrospective(
-    change: ChangeRequest, route: list, open_step: OpenStep, decision: str, now: datetime
-) -> dict[str, Any]:
-    step = open_step.step
-    if decision == DecisionKind.APPROVE:
-        if not step_is_met(open_step):
-            return {"step_met": False}
-        close_step(step, StepStatus.APPROVED, now)
-        return {"step_met": True, "retrospective_approved": True}
-    # The change is already implemented: the review cannot undo it. A rejected review (or a
-    # request for information) opens a fresh review, and the change stays open until one passes.
-    close_step(step, StepStatus.REJECTED, now)
-    seats = next(r[1] for r in route if r[0].pk == step.pk)
-    again = ApprovalStep.objects.create(
-        change=change,
-        round=change.round,
-        order=max(r[0].order for r in route) + 1,
-        name=step.name,
-        kind=step.kind,
-        approver_rule=step.approver_rule,
-        quorum=step.quorum,
-        sla_hours=step.sla_hours,
-        escalation_group_id=step.escalation_group_id,
-        status=StepStatus.PENDING,
-        opened_at=now,
-        due_at=routing.due_at(now, step.sla_hours),
-    )
-    StepApprover.objects.bulk_create(
-        StepApprover(step=again, user_id=user_id, source=source)
-        for user_id, source in seats.items()
-    )
-    return {"step_met": False, "opened_step": again.pk, "opened_step_name": again.name}

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from approvals import audit, outbox
@@ -32,11 +33,17 @@ def change_create(*, actor: User, data: dict[str, Any]) -> ChangeRequest:
     return change
 
 
-def change_update(*, actor: User, change_id: int, data: dict[str, Any]) -> ChangeRequest:
+def change_update(
+    *,
+    actor: User,
+    change_id: int,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> ChangeRequest:
     """The requester edits their draft; records what changed, old and new."""
     who = load_actor(actor)
     with transaction.atomic():
-        change = lock_change(change_id)
+        change = lock_change(change_id, expected_version)
         check_edit(who, change)
         own_department = requester_department(change.requester_id)
         fields, departments = clean_change_fields(
@@ -76,16 +83,23 @@ def _describe(fields: dict[str, Any], departments: list[Department] | None) -> d
 
 
 def missing_before_submit(change: ChangeRequest) -> dict[str, list[str]]:
+    """What a draft still lacks before it can be submitted, field by field."""
     errors: dict[str, list[str]] = {}
     if change.impact in (Impact.HIGH, Impact.CRITICAL):
         for name in ("backout_plan", "test_plan"):
             if not getattr(change, name).strip():
                 errors[name] = [_("Required before submitting a high or critical impact change.")]
+    if change.change_type != ChangeType.EMERGENCY:
+        # The approved window binds implementation, so there must be one to approve.
+        for name in ("planned_start", "planned_end"):
+            if getattr(change, name) is None:
+                errors[name] = [_("Plan the implementation window before submitting.")]
+        if change.planned_end is not None and change.planned_end <= timezone.now():
+            errors["planned_end"] = [_("The planned window is already over; plan a new one.")]
     if change.change_type == ChangeType.STANDARD and (
         change.template is None or not change.template.is_active
     ):
-        errors["template"] = [_("A standard change needs an active catalogue template.")]
+        errors["template"] = [
+            _("A standard change needs a catalogue template that is currently approved.")
+        ]
     return errors
-
-
-# --- lifecycle -----------------------------------------------------------------------------

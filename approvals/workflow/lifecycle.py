@@ -1,37 +1,63 @@
-"""Transitions of a change outside its approval steps: submit, assess, withdraw, start,
-complete and the feedback report."""
+"""Transitions of a change outside its approval steps: submit, assess, reschedule, withdraw,
+start, complete and the feedback report."""
 
+from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from approvals import audit
-from approvals.choices import ChangeType, Impact, Outcome, Risk, StepKind, StepStatus
+from approvals.choices import (
+    ApproverRule,
+    ApproverSource,
+    AuditAction,
+    ChangeType,
+    Impact,
+    Outcome,
+    Risk,
+    Role,
+    StepKind,
+    StepStatus,
+)
 from approvals.exceptions import InvalidInput
-from approvals.models import ApprovalStep, ChangeRequest
+from approvals.fields import check_window
+from approvals.models import ApprovalStep, ChangeRequest, StepApprover
 from approvals.policy import (
     blackouts_in_force,
     check_assess,
     check_complete,
     check_feedback,
+    check_reschedule,
     check_start,
     check_submit,
     check_withdraw,
+    exclusions,
 )
 from approvals.selectors import blackout_windows, load_actor
-from approvals.workflow.common import finish, lock_change, open_route, open_waiting_step, skip_rest
+from approvals.templates import apply_template
+from approvals.workflow.common import finish, lock_change, open_route, skip_rest
 from approvals.workflow.drafts import missing_before_submit
+from approvals.workflow.staffing import open_step, round_decisions, step_seats
+
+# The post-implementation review a failed change gets when its route has none: the CAB decides
+# it (never its implementer or requester), within the retrospective SLA of the default policy.
+REVIEW_NAME = "Post-implementation review"
+REVIEW_SLA_HOURS = 120
 
 
-def change_submit(*, actor: User, change_id: int) -> ChangeRequest:
-    """Submit a draft: normal → submitted; emergency → ECAB step opens; standard → approved."""
+def change_submit(
+    *, actor: User, change_id: int, expected_version: int | None = None
+) -> ChangeRequest:
+    """Submit a draft: normal → submitted; emergency → ECAB step opens; standard → approved,
+    exactly as its approved template says."""
     who = load_actor(actor)
     with transaction.atomic():
-        change = lock_change(change_id)
+        change = lock_change(change_id, expected_version)
         check_submit(who, change)
+        template_data = apply_template(change) if change.change_type == ChangeType.STANDARD else {}
         errors = missing_before_submit(change)
         if errors:
             raise InvalidInput(errors)
@@ -41,16 +67,22 @@ def change_submit(*, actor: User, change_id: int) -> ChangeRequest:
             data = open_route(change, now=timezone.now())
         change.submit()
         if change.change_type == ChangeType.STANDARD:
-            data = {"pre_approved": True, "template": change.template_id}
+            data = {"pre_approved": True, "template": template_data}
         audit.change_transitioned(
-            action="submitted", change=change, actor=actor, from_state=before, data=data
+            action=AuditAction.SUBMITTED, change=change, actor=actor, from_state=before, data=data
         )
         finish(change)
     return change
 
 
 def change_assess(
-    *, actor: User, change_id: int, impact: str, risk: str, notes: str = ""
+    *,
+    actor: User,
+    change_id: int,
+    impact: str,
+    risk: str,
+    notes: str = "",
+    expected_version: int | None = None,
 ) -> ChangeRequest:
     """Preliminary assessment: sets impact and risk, picks the route and opens its first step."""
     who = load_actor(actor)
@@ -62,34 +94,113 @@ def change_assess(
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
-        change = lock_change(change_id)
+        change = lock_change(change_id, expected_version)
         check_assess(who, change)
         before = change.state
         change.assess(assessor_id=actor.pk, impact=impact, risk=risk, notes=notes)
         if change.impact in (Impact.HIGH, Impact.CRITICAL):
             missing = missing_before_submit(change)
             if missing:
+                missing["detail"] = [
+                    _(
+                        "At this impact the change needs backout and test plans: send it back to the requester (request information)."
+                    )
+                ]
                 raise InvalidInput(missing)
         data = open_route(change, now=timezone.now())
         change.open_route(first_kind=data["route"][0]["kind"])
         data |= {"impact": impact, "risk": risk, "notes": notes}
         audit.change_transitioned(
-            action="assessed", change=change, actor=actor, from_state=before, data=data
+            action=AuditAction.ASSESSED, change=change, actor=actor, from_state=before, data=data
         )
         finish(change)
     return change
 
 
-def change_withdraw(*, actor: User, change_id: int, comment: str = "") -> ChangeRequest:
+def change_reschedule(
+    *,
+    actor: User,
+    change_id: int,
+    planned_start: datetime,
+    planned_end: datetime,
+    reason: str,
+    expected_version: int | None = None,
+) -> ChangeRequest:
+    """Move the window of an approved change. The approval was for the old window, so the final
+    approval re-opens for the new one (a pre-approved standard change keeps its approval)."""
+    reason = (reason or "").strip()
+    errors = check_window(planned_start, planned_end, future=True)
+    if not reason:
+        errors["reason"] = [_("Say why the window moves.")]
+    if errors:
+        raise InvalidInput(errors)
+    who = load_actor(actor)
+    now = timezone.now()
+    with transaction.atomic():
+        change = lock_change(change_id, expected_version)
+        check_reschedule(who, change)
+        before = change.state
+        data: dict[str, Any] = {
+            "old": _window(change.planned_start, change.planned_end),
+            "new": _window(planned_start, planned_end),
+            "reason": reason,
+        }
+        if change.change_type == ChangeType.STANDARD:
+            change.planned_start, change.planned_end = planned_start, planned_end
+            data["pre_approved"] = True
+        else:
+            final = (
+                ApprovalStep.objects.filter(change=change, round=change.round, kind=StepKind.FINAL)
+                .order_by("-order")
+                .first()
+            )
+            if final is None:
+                raise InvalidInput(_("This change has no final approval to re-open."))
+            voided = final.decisions.filter(voided=False).update(voided=True)
+            change.reschedule(planned_start=planned_start, planned_end=planned_end)
+            staffed = open_step(
+                change=change,
+                step=final,
+                seats=step_seats(final),
+                decisions=round_decisions(change),
+                now=now,
+            )
+            data |= {
+                "reopened_step": final.pk,
+                "reopened_step_name": final.name,
+                "decisions_voided": voided,
+                **staffed,
+            }
+        audit.change_transitioned(
+            action=AuditAction.RESCHEDULED,
+            change=change,
+            actor=actor,
+            from_state=before,
+            data=data,
+        )
+        finish(change)
+    return change
+
+
+def _window(start: datetime | None, end: datetime | None) -> dict[str, str | None]:
+    return {
+        "planned_start": start.isoformat() if start else None,
+        "planned_end": end.isoformat() if end else None,
+    }
+
+
+def change_withdraw(
+    *, actor: User, change_id: int, comment: str = "", expected_version: int | None = None
+) -> ChangeRequest:
     who = load_actor(actor)
     with transaction.atomic():
-        change = lock_change(change_id)
+        change = lock_change(change_id, expected_version)
         check_withdraw(who, change)
         before = change.state
         skip_rest(change)
         change.withdraw()
         audit.change_transitioned(
-            action="withdrawn",
+            action=AuditAction.WITHDRAWN,
             change=change,
             actor=actor,
             from_state=before,
@@ -99,76 +210,145 @@ def change_withdraw(*, actor: User, change_id: int, comment: str = "") -> Change
     return change
 
 
-def change_start(*, actor: User, change_id: int) -> ChangeRequest:
+def change_start(
+    *, actor: User, change_id: int, expected_version: int | None = None
+) -> ChangeRequest:
+    """Start implementing, inside the approved window and outside blackouts (emergencies may
+    start at once)."""
     who = load_actor(actor)
     now = timezone.now()
     with transaction.atomic():
-        change = lock_change(change_id)
+        change = lock_change(change_id, expected_version)
         in_force = blackouts_in_force(
             blackout_windows(now), change.departments.values_list("pk", flat=True), now
         )
-        check_start(who, change, in_force)
+        check_start(who, change, in_force, now=now)
         before = change.state
         change.start()
         data = {"blackout_override": in_force} if in_force else {}
         audit.change_transitioned(
-            action="started", change=change, actor=actor, from_state=before, data=data
+            action=AuditAction.STARTED, change=change, actor=actor, from_state=before, data=data
         )
         finish(change)
     return change
 
 
-def change_complete(*, actor: User, change_id: int, outcome: str, notes: str = "") -> ChangeRequest:
+def change_complete(
+    *,
+    actor: User,
+    change_id: int,
+    outcome: str,
+    notes: str = "",
+    expected_version: int | None = None,
+) -> ChangeRequest:
+    """Record the outcome. Every emergency change and every failed change gets its review."""
     if outcome not in Outcome.values:
         raise InvalidInput({"outcome": [_("Choose success or failed.")]})
     who = load_actor(actor)
     now = timezone.now()
     with transaction.atomic():
-        change = lock_change(change_id)
+        change = lock_change(change_id, expected_version)
         check_complete(who, change)
         before = change.state
         change.complete(outcome=outcome, notes=notes)
         data: dict[str, Any] = {"outcome": outcome, "notes": notes}
-        if change.change_type == ChangeType.EMERGENCY:
-            review = (
-                ApprovalStep.objects.filter(
-                    change=change,
-                    round=change.round,
-                    kind=StepKind.RETROSPECTIVE,
-                    status=StepStatus.WAITING,
-                )
-                .order_by("order")
-                .first()
-            )
-            if review is not None:
-                open_waiting_step(review, now)
-                data |= {"opened_step": review.pk, "opened_step_name": review.name}
+        if change.change_type == ChangeType.EMERGENCY or outcome == Outcome.FAILED:
+            data |= _open_review(change, now)
         audit.change_transitioned(
-            action="completed", change=change, actor=actor, from_state=before, data=data
+            action=AuditAction.COMPLETED, change=change, actor=actor, from_state=before, data=data
         )
+        if change.change_type == ChangeType.STANDARD and outcome == Outcome.FAILED:
+            _suspend_template(change)
         finish(change)
     return change
 
 
+def _open_review(change: ChangeRequest, now: datetime) -> dict[str, Any]:
+    review = (
+        ApprovalStep.objects.filter(
+            change=change,
+            round=change.round,
+            kind=StepKind.RETROSPECTIVE,
+            status=StepStatus.WAITING,
+        )
+        .order_by("order")
+        .first()
+    )
+    if review is None:
+        review = _new_review_step(change)
+    staffed = open_step(
+        change=change,
+        step=review,
+        seats=step_seats(review),
+        decisions=round_decisions(change),
+        now=now,
+    )
+    return {"opened_step": review.pk, "opened_step_name": review.name, **staffed}
+
+
+def _new_review_step(change: ChangeRequest) -> ApprovalStep:
+    """A post-implementation review decided by the CAB, escalating to the change managers."""
+    last = (
+        ApprovalStep.objects.filter(change=change, round=change.round)
+        .order_by("-order")
+        .values_list("order", flat=True)
+        .first()
+    )
+    step = ApprovalStep.objects.create(
+        change=change,
+        round=change.round,
+        order=(last or 0) + 1,
+        name=REVIEW_NAME,
+        kind=StepKind.RETROSPECTIVE,
+        approver_rule=ApproverRule.GROUPS,
+        quorum="any",
+        sla_hours=REVIEW_SLA_HOURS,
+        escalation_group=Group.objects.filter(name=Role.CHANGE_MANAGER).first(),
+    )
+    excluded = exclusions(change, step_id=step.pk, step_kind=step.kind)
+    cab = (
+        User.objects.filter(groups__name=Role.CAB, is_active=True)
+        .exclude(pk__in=list(excluded))
+        .values_list("pk", flat=True)
+    )
+    StepApprover.objects.bulk_create(
+        StepApprover(step=step, user_id=pk, source=ApproverSource.ROUTE) for pk in cab
+    )
+    return step
+
+
+def _suspend_template(change: ChangeRequest) -> None:
+    from approvals.workflow.templates import template_suspend
+
+    if change.template_id is not None:
+        template_suspend(
+            template_id=change.template_id,
+            reason=_("A standard change created from it failed: %(key)s.") % {"key": change.key},
+            change_id=change.pk,
+        )
+
+
 def change_feedback(
-    *, actor: User, change_id: int, summary: str, lessons: str = ""
+    *,
+    actor: User,
+    change_id: int,
+    summary: str,
+    lessons: str = "",
+    expected_version: int | None = None,
 ) -> ChangeRequest:
     if not (summary or "").strip():
         raise InvalidInput({"summary": [_("The feedback report needs a summary.")]})
     who = load_actor(actor)
     with transaction.atomic():
-        change = lock_change(change_id)
-        reviewed = ApprovalStep.objects.filter(
-            change=change,
-            round=change.round,
-            kind=StepKind.RETROSPECTIVE,
-            status=StepStatus.APPROVED,
-        ).exists()
-        check_feedback(who, change, reviewed)
+        change = lock_change(change_id, expected_version)
+        reviews = ApprovalStep.objects.filter(
+            change=change, round=change.round, kind=StepKind.RETROSPECTIVE
+        ).values_list("status", flat=True)
+        check_feedback(who, change, list(reviews))
         before = change.state
         change.close(summary=summary.strip(), lessons=(lessons or "").strip())
         audit.change_transitioned(
-            action="closed",
+            action=AuditAction.CLOSED,
             change=change,
             actor=actor,
             from_state=before,

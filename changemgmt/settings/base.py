@@ -131,6 +131,9 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # SLA hours of newly opened steps are multiplied by this factor; a demo can shrink an hour to a
 # minute (SLA_SCALE=0.0166) to watch reminders and escalation happen.
 SLA_SCALE = env_float("SLA_SCALE", 1.0)
+# An approved change may start this many minutes before its planned start, and no later than
+# its planned end; outside that window `start` is refused (emergencies excepted).
+START_GRACE_MINUTES = env_int("START_GRACE_MINUTES", 15)
 
 REDIS_URL = env_str("REDIS_URL")
 # Longest silence before Redis hands an unacknowledged task to another worker. It must exceed the

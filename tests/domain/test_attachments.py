@@ -53,6 +53,11 @@ def test_people_who_cannot_see_the_change_cannot_attach(alice, bob, audrey):
         workflow.attachment_add(
             actor=bob, change_id=change.pk, upload=SimpleUploadedFile("a.txt", b"a")
         )
+    with pytest.raises(NotFound):  # a draft never submitted is its requester's alone
+        workflow.attachment_add(
+            actor=audrey, change_id=change.pk, upload=SimpleUploadedFile("a.txt", b"a")
+        )
+    workflow.change_submit(actor=alice, change_id=change.pk)
     with pytest.raises(NotAllowed):
         workflow.attachment_add(
             actor=audrey, change_id=change.pk, upload=SimpleUploadedFile("a.txt", b"a")

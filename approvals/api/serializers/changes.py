@@ -13,13 +13,14 @@ from approvals.choices import (
     DecisionKind,
     Impact,
     Outcome,
+    ReviewOutcome,
     Risk,
     StepKind,
     StepStatus,
 )
 from approvals.models import ApprovalStep, ChangeRequest
 from approvals.policy import ACTIONS, is_overdue
-from approvals.selectors import actions_for, route_of
+from approvals.selectors import actions_for, route_of, warnings_for
 
 ID_LIMIT = 2**53  # larger ids cannot exist; refusing them keeps databases from overflowing
 
@@ -31,9 +32,26 @@ class DecisionOutSerializer(serializers.Serializer):
     comment = serializers.CharField()
     decided_at = serializers.DateTimeField()
     escalated = serializers.BooleanField()
+    outcome = serializers.CharField(
+        source="review_outcome", help_text="Reviews: `accepted` or `follow_up`; else empty."
+    )
+    actions = serializers.CharField(source="follow_up_actions")
+
+
+class WarningSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["blackout", "conflict", "outside_window", "no_eligible_approver"]
+    )
+    detail = serializers.CharField()
+    window = serializers.CharField(required=False, help_text="`blackout`: the window's name.")
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False)
+    change = serializers.CharField(required=False, help_text="`conflict`: the other change.")
+    step = serializers.IntegerField(required=False, help_text="`no_eligible_approver`: the step.")
 
 
 class RouteStepSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Name it as `step` when deciding.")
     order = serializers.IntegerField()
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=StepKind.choices)
@@ -91,6 +109,7 @@ class ChangeSerializer(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     route = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     version = serializers.IntegerField()
@@ -106,6 +125,12 @@ class ChangeSerializer(serializers.Serializer):
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=ACTIONS)))
     def get_allowed_actions(self, change: ChangeRequest) -> list[str]:
         return actions_for(self.context["actor"], change, windows=self.context["windows"])
+
+    @extend_schema_field(WarningSerializer(many=True))
+    def get_warnings(self, change: ChangeRequest) -> Any:
+        return WarningSerializer(
+            warnings_for(change, windows=self.context["windows"]), many=True
+        ).data
 
 
 class ChangeWriteSerializer(serializers.Serializer):
@@ -155,12 +180,53 @@ class AssessSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+STEP_HELP = (
+    "The route step decided (its `id`). Without it, the open step; with it, a decision for a step "
+    "that is no longer open answers 409 `stale_step`."
+)
+
+
 class ApproveSerializer(serializers.Serializer):
+    step = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=ID_LIMIT, help_text=STEP_HELP
+    )
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+    outcome = serializers.ChoiceField(
+        choices=ReviewOutcome.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Review steps only: `accepted` (default) or `follow_up` with `actions`.",
+    )
+    actions = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class ReasonedDecisionSerializer(serializers.Serializer):
+    step = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=ID_LIMIT, help_text=STEP_HELP
+    )
     comment = serializers.CharField(help_text="Why: required for reject and request_info.")
+
+
+class ReassignSerializer(serializers.Serializer):
+    step = serializers.IntegerField(min_value=1, max_value=ID_LIMIT, help_text="The open step.")
+    # "from" is a Python keyword, hence the source mapping.
+    from_ = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=150, help_text="Username."
+    )
+    to = serializers.CharField(max_length=150, help_text="Username.")
+    reason = serializers.CharField()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class RescheduleSerializer(serializers.Serializer):
+    planned_start = serializers.DateTimeField()
+    planned_end = serializers.DateTimeField()
+    reason = serializers.CharField()
 
 
 class WithdrawSerializer(serializers.Serializer):
@@ -226,7 +292,7 @@ class InboxChangeSerializer(serializers.Serializer):
 
 
 class InboxStepSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="Name it as `step` when deciding.")
     order = serializers.IntegerField()
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=StepKind.choices)

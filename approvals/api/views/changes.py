@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +36,8 @@ from approvals.api.serializers.changes import (
     CompleteSerializer,
     FeedbackSerializer,
     ReasonedDecisionSerializer,
+    ReassignSerializer,
+    RescheduleSerializer,
     WithdrawSerializer,
 )
 from approvals.api.views.base import ID_PATTERN, ApiMixin, acting_user
@@ -64,15 +67,37 @@ CREATE_EXAMPLE = OpenApiExample(
     },
 )
 
-ACTION_ERRORS = errors(400, 403, 404, 409)
+ACTION_ERRORS = errors(400, 403, 404, 409, 412)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The change's `version` (its ETag) as last read; if it has moved on, the action "
+    "answers 412 and changes nothing.",
+)
+# Body names that differ from the service's keyword arguments.
+RENAMED = {"step": "step_id", "from": "from_user", "to": "to_user"}
 
 
 def _action_schema(summary: str, body: type[Serializer] | None) -> Callable:
     return extend_schema(
         summary=summary,
         request=body,
+        parameters=[IF_MATCH],
         responses={200: ChangeSerializer, **ACTION_ERRORS},
     )
+
+
+def expected_version(request: Request) -> int | None:
+    """The version in an `If-Match` header (`7`, `"7"` or `W/"7"`); None when not sent."""
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw or raw == "*":
+        return None
+    value = raw.removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 18:
+        raise ValidationError({"If-Match": ['Send the change\'s version, e.g. If-Match: "7".']})
+    return int(value)
 
 
 @extend_schema_view(
@@ -92,7 +117,8 @@ def _action_schema(summary: str, body: type[Serializer] | None) -> Callable:
     partial_update=extend_schema(
         summary="Edit your draft",
         request=ChangeWriteSerializer,
-        responses={200: ChangeSerializer, **errors(400, 403, 404, 409)},
+        parameters=[IF_MATCH],
+        responses={200: ChangeSerializer, **errors(400, 403, 404, 409, 412)},
     ),
 )
 class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
@@ -116,7 +142,9 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
         change = with_route(ChangeRequest.objects.filter(pk=change_id)).first()
         if change is None:
             raise NotFound(_("No such change."))
-        return Response(self.get_serializer(change).data, status=status_code)
+        response = Response(self.get_serializer(change).data, status=status_code)
+        response["ETag"] = f'"{change.version}"'
+        return response
 
     def _act(
         self,
@@ -127,12 +155,19 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
         **fixed: Any,
     ) -> Response:
         change_id = self.ensure_visible(pk)
+        version = expected_version(request)
         arguments: dict[str, Any] = {}
         if body is not None:
             serializer = body(data=request.data)
             serializer.is_valid(raise_exception=True)
-            arguments = dict(serializer.validated_data)
-        service(actor=acting_user(request), change_id=change_id, **fixed, **arguments)
+            arguments = {RENAMED.get(k, k): v for k, v in serializer.validated_data.items()}
+        service(
+            actor=acting_user(request),
+            change_id=change_id,
+            expected_version=version,
+            **fixed,
+            **arguments,
+        )
         return self._show(change_id)
 
     # --- collection and item -----------------------------------------------------------------
@@ -155,10 +190,14 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
 
     def partial_update(self, request: Request, pk: str) -> Response:
         change_id = self.ensure_visible(pk)
+        version = expected_version(request)
         serializer = ChangeWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         workflow.change_update(
-            actor=acting_user(request), change_id=change_id, data=dict(serializer.validated_data)
+            actor=acting_user(request),
+            change_id=change_id,
+            data=dict(serializer.validated_data),
+            expected_version=version,
         )
         return self._show(change_id)
 
@@ -192,6 +231,20 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._act(
             request, pk, workflow.step_decide, ReasonedDecisionSerializer, decision="request_info"
         )
+
+    @_action_schema(
+        "Move a seat of the open step to someone else (change managers)", ReassignSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def reassign(self, request: Request, pk: str) -> Response:
+        return self._act(request, pk, workflow.step_reassign, ReassignSerializer)
+
+    @_action_schema(
+        "Move the window of an approved change; the final approval re-opens", RescheduleSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request: Request, pk: str) -> Response:
+        return self._act(request, pk, workflow.change_reschedule, RescheduleSerializer)
 
     @_action_schema("Withdraw your change", WithdrawSerializer)
     @action(detail=True, methods=["post"])

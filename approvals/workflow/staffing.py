@@ -1,0 +1,99 @@
+"""Who decides a step once it opens: the segregation rules applied to its seats, escalation when
+nobody on it may decide, and the "no eligible approver" flag when nobody is left at all."""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from approvals import routing
+from approvals.choices import ApproverSource, StepStatus
+from approvals.models import ApprovalStep, ChangeRequest, Decision, StepApprover
+from approvals.policy import RoundDecision, exclusions
+
+User = get_user_model()
+
+
+def round_decisions(change: ChangeRequest) -> tuple[RoundDecision, ...]:
+    """The live decisions of the change's current round, in one query."""
+    rows = Decision.objects.filter(
+        step__change_id=change.pk, step__round=change.round, voided=False
+    ).values_list("step_id", "step__kind", "approver_id", "seat_id", "decision")
+    return tuple(RoundDecision(*row) for row in rows)
+
+
+def step_seats(step: ApprovalStep) -> dict[int, str]:
+    return dict(StepApprover.objects.filter(step=step).values_list("user_id", "source"))
+
+
+def eligible_seats(
+    change: ChangeRequest,
+    step: ApprovalStep,
+    seats: dict[int, str],
+    decisions: tuple[RoundDecision, ...],
+) -> list[int]:
+    """Seats of the step whose holder may still decide it."""
+    excluded = exclusions(change, step_id=step.pk, step_kind=step.kind, round_decisions=decisions)
+    decided = {d.seat_id for d in decisions if d.step_id == step.pk}
+    return [user for user in seats if user not in excluded and user not in decided]
+
+
+def staff_step(
+    *,
+    change: ChangeRequest,
+    step: ApprovalStep,
+    seats: dict[int, str],
+    decisions: tuple[RoundDecision, ...],
+    now: datetime,
+) -> dict[str, Any]:
+    """Make sure somebody may decide `step`: when none of its seats may (segregation of duties,
+    four eyes), seat its escalation target (then the CAB) without the excluded; when nobody is
+    left, flag it for a change manager's reassignment. `seats` is updated in place. Returns what
+    the audit event should say (empty when the step was staffed already)."""
+    if eligible_seats(change, step, seats, decisions):
+        return {}
+    excluded = set(
+        exclusions(change, step_id=step.pk, step_kind=step.kind, round_decisions=decisions)
+    )
+    targets = [
+        user
+        for user in routing.escalation_targets(step.escalation_group_id, excluded)
+        if user not in seats
+    ]
+    if not targets:
+        step.no_eligible_at = now
+        step.save(update_fields=["no_eligible_at"])
+        return {"no_eligible_approver": step.name, "no_eligible_step_id": step.pk}
+    StepApprover.objects.bulk_create(
+        StepApprover(step=step, user_id=user, source=ApproverSource.ESCALATION) for user in targets
+    )
+    seats.update(dict.fromkeys(targets, ApproverSource.ESCALATION.value))
+    step.escalated_at = now
+    step.no_eligible_at = None
+    step.save(update_fields=["escalated_at", "no_eligible_at"])
+    names = list(
+        User.objects.filter(pk__in=targets).order_by("username").values_list("username", flat=True)
+    )
+    return {"escalated_step_id": step.pk, "escalated_to": names}
+
+
+def open_step(
+    *,
+    change: ChangeRequest,
+    step: ApprovalStep,
+    seats: dict[int, str],
+    decisions: tuple[RoundDecision, ...],
+    now: datetime,
+) -> dict[str, Any]:
+    """Open a waiting (or re-open a decided) step: it is pending from now, due after its SLA,
+    and staffed under the segregation rules."""
+    step.status = StepStatus.PENDING
+    step.opened_at = now
+    step.decided_at = None
+    step.due_at = routing.due_at(now, step.sla_hours)
+    update = ["status", "opened_at", "decided_at", "due_at"]
+    if step.escalated_at is not None:  # planned onto its escalation target: decided by them
+        step.escalated_at = now
+        update.append("escalated_at")
+    step.save(update_fields=update)
+    return staff_step(change=change, step=step, seats=seats, decisions=decisions, now=now)
