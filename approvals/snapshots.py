@@ -1,8 +1,10 @@
 """Audit snapshots: a periodic seal over the trail written since the previous one.
 
 Each snapshot covers the sequence numbers right after the previous snapshot's last one, so the
-sealed ranges are contiguous and every event belongs to exactly one snapshot. verify_chain()
-recomputes each range's count and digest; a removed, added or altered event shows up there.
+sealed ranges are contiguous and every event belongs to exactly one snapshot. Verification
+recomputes each range's count and digest; a removed, added or altered event shows up there. The
+signed checkpoints (approvals.evidence) carry every snapshot's seal too, so removing snapshot
+rows is noticed as well; on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE of them.
 """
 
 from datetime import datetime, timedelta
@@ -14,7 +16,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Max, Min, Subquery
 from django.utils import timezone
 
-from approvals.audit import range_digest
+from approvals.evidence.verification import range_digest
 from approvals.models import AuditEvent, AuditSnapshot
 
 SNAPSHOT_TASK = "approvals.audit_snapshot"

@@ -16,3 +16,6 @@ app.autodiscover_tasks()
 # ("approvals.dispatch_events") and the hourly audit snapshot ("approvals.audit_snapshot").
 app.autodiscover_tasks(lambda: ["approvals"], related_name="outbox")
 app.autodiscover_tasks(lambda: ["approvals"], related_name="snapshots")
+# Signed checkpoints and verification runs of the audit trail ("approvals.audit_checkpoint",
+# "approvals.audit_verify").
+app.autodiscover_tasks(lambda: ["approvals.evidence"], related_name="tasks")

@@ -1,5 +1,6 @@
 from .audit import AuditChainHead, AuditEvent, AuditSnapshot
 from .changes import ApprovalStep, Attachment, ChangeRequest, Comment, Decision, StepApprover
+from .evidence import AuditCheckpoint, AuditVerification
 from .org import Delegation, Department, Profile
 from .policies import BlackoutWindow, ChangeTemplate, Policy, PolicyStep
 
@@ -7,8 +8,10 @@ __all__ = [
     "ApprovalStep",
     "Attachment",
     "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditSnapshot",
+    "AuditVerification",
     "BlackoutWindow",
     "ChangeRequest",
     "ChangeTemplate",

@@ -98,6 +98,13 @@ class AuditSnapshot(models.Model):
             pgtrigger.Protect(
                 name="audit_snapshot_append_only", operation=pgtrigger.Update | pgtrigger.Delete
             ),
+            pgtrigger.Trigger(
+                name="audit_snapshot_no_truncate",
+                operation=pgtrigger.Truncate,
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                func="RAISE EXCEPTION 'audit snapshots are append-only: TRUNCATE refused';",
+            ),
         ]
 
     def __str__(self) -> str:

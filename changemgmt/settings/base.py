@@ -242,6 +242,41 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 5)
 # this, so a transaction still in flight cannot later land inside a sealed range.
 AUDIT_SNAPSHOT_MARGIN_SECONDS = env_float("AUDIT_SNAPSHOT_MARGIN_SECONDS", 60.0)
 
+# --- audit evidence (docs/audit-evidence.md) -------------------------------------------------
+# Migrations (and grant_runtime_role) connect as the tables' owner; the web, worker and beat use
+# DATABASE_URL, a runtime role that may not update, delete or truncate the audit trail.
+MIGRATE_DATABASE_URL = env_str("MIGRATE_DATABASE_URL")
+# Signed checkpoints: an Ed25519 private key in a file the database never sees (created on first
+# use only when AUDIT_SIGNING_KEY_CREATE is on: `make run` and tests), and a directory outside
+# the database for the checkpoint files (point it at WORM / object-lock storage in production).
+AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", str(VAR_DIR / "audit-signing-key.pem"))
+AUDIT_SIGNING_KEY_CREATE = env_bool("AUDIT_SIGNING_KEY_CREATE", DEBUG)
+# Verifiers that hold no signing key are given the public key instead.
+AUDIT_PUBLIC_KEY = env_str("AUDIT_PUBLIC_KEY")
+AUDIT_CHECKPOINT_DIR = env_str("AUDIT_CHECKPOINT_DIR", str(VAR_DIR / "audit-checkpoints"))
+AUDIT_CHECKPOINT_SECONDS = env_float("AUDIT_CHECKPOINT_SECONDS", 60.0)
+# As for snapshots: only events older than this are checkpointed (a transaction in flight must
+# not land inside a signed tree); an event is under a signed checkpoint within margin + interval.
+AUDIT_CHECKPOINT_MARGIN_SECONDS = env_float("AUDIT_CHECKPOINT_MARGIN_SECONDS", 10.0)
+AUDIT_CHECKPOINT_MAX_LEAVES = env_int("AUDIT_CHECKPOINT_MAX_LEAVES", 100_000)
+# Each checkpoint is also POSTed here when set (a witness outside our control).
+AUDIT_WITNESS_URL = env_str("AUDIT_WITNESS_URL")
+AUDIT_WITNESS_TIMEOUT_SECONDS = env_float("AUDIT_WITNESS_TIMEOUT_SECONDS", 5.0)
+# A full verification of the trail against the checkpoints runs this often.
+AUDIT_VERIFY_SECONDS = env_float("AUDIT_VERIFY_SECONDS", 3600.0)
+CELERY_BEAT_SCHEDULE |= {
+    "audit-checkpoint": {
+        "task": "approvals.audit_checkpoint",
+        "schedule": AUDIT_CHECKPOINT_SECONDS,
+        "options": {"expires": AUDIT_CHECKPOINT_SECONDS},
+    },
+    "audit-verify": {
+        "task": "approvals.audit_verify_scheduled",
+        "schedule": AUDIT_VERIFY_SECONDS,
+        "options": {"expires": AUDIT_VERIFY_SECONDS},
+    },
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

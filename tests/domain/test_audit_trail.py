@@ -57,7 +57,10 @@ def test_verification_notices_events_deleted_from_the_end_of_a_chain(alice):
     _tamper(f"DELETE FROM approvals_auditevent WHERE seq = {last.seq}")
     result = audit.verify_chain()
     assert not result.ok
-    assert result.first_bad_seq == last.seq
+    assert f"change {change.pk}" in result.reason and "removed" in result.reason
+    # Without a signed checkpoint nothing records the missing event's number; with one, it is
+    # named exactly (tests/evidence).
+    assert result.first_bad_seq is None
 
 
 def _tamper(sql):
