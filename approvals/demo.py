@@ -18,6 +18,7 @@ from approvals.choices import (
     TemplateStatus,
 )
 from approvals.models import BlackoutWindow, ChangeTemplate, Department, Policy, PolicyStep, Profile
+from approvals.workflow.configuration import change_manager_permissions_install
 
 DEMO_PASSWORD = "demo-pass-1"
 
@@ -238,6 +239,7 @@ def seed(*, blackout: bool = True) -> None:
     """Install the demo data; `blackout=False` leaves out the year-end freeze, whose dates move
     with the calendar (tests must not depend on the day they run)."""
     groups = _groups()
+    change_manager_permissions_install()
     User = get_user_model()
     departments = {
         code: Department.objects.update_or_create(code=code, defaults={"name": name})[0]

@@ -8,6 +8,7 @@ from approvals.api.views.audit import (
     AuditVerifyView,
 )
 from approvals.api.views.changes import ChangeViewSet
+from approvals.api.views.delegations import DelegationViewSet
 from approvals.api.views.inbox import InboxView
 from approvals.api.views.reference import (
     DepartmentListView,
@@ -24,6 +25,7 @@ app_name = "api"
 router = SimpleRouter()
 router.register("changes", ChangeViewSet, basename="change")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+router.register("delegations", DelegationViewSet, basename="delegation")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

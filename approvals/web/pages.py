@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals import delegations, metrics
+from approvals import metrics
 from approvals.choices import ApproverRule, Role
 from approvals.exceptions import InvalidInput
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, form_errors, user_of
 from approvals.web.forms import DelegationForm
+from approvals.workflow import delegations
 
 
 @login_required

@@ -4,8 +4,17 @@ transition, save, record the audit event, queue side effects for after commit.
 Pages, API, admin actions and tasks all call these functions."""
 
 from approvals.exceptions import InvalidInput, InvalidTransition
+from approvals.workflow.configuration import (
+    blackout_window_save,
+    configuration_delete,
+    department_save,
+    policy_save,
+    user_roles_set,
+    user_save,
+)
 from approvals.workflow.contributions import attachment_add, change_comment
 from approvals.workflow.decisions import step_decide
+from approvals.workflow.delegations import delegation_create, delegation_end
 from approvals.workflow.drafts import change_create, change_update
 from approvals.workflow.lifecycle import (
     change_assess,
@@ -17,11 +26,18 @@ from approvals.workflow.lifecycle import (
     change_withdraw,
 )
 from approvals.workflow.reassign import step_reassign
+from approvals.workflow.templates import (
+    template_approve,
+    template_retire,
+    template_save,
+    template_suspend,
+)
 
 __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "attachment_add",
+    "blackout_window_save",
     "change_assess",
     "change_comment",
     "change_complete",
@@ -32,6 +48,17 @@ __all__ = [
     "change_submit",
     "change_update",
     "change_withdraw",
+    "configuration_delete",
+    "delegation_create",
+    "delegation_end",
+    "department_save",
+    "policy_save",
     "step_decide",
     "step_reassign",
+    "template_approve",
+    "template_retire",
+    "template_save",
+    "template_suspend",
+    "user_roles_set",
+    "user_save",
 ]

@@ -32,7 +32,7 @@ def test_a_subscription_added_in_the_admin_is_audited(demo, client):
     subscription = WebhookSubscription.objects.get()
     assert subscription.created_by == user("admin")
     assert subscription.secret.startswith("whsec_")  # generated
-    event = AuditEvent.objects.get(action="webhook_created")
+    event = AuditEvent.objects.get(action="configuration_changed", data__model="webhook")
     assert event.data["url"] == "https://cmdb.example/hook" and "secret" not in event.data
 
 

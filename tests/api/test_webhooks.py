@@ -390,7 +390,7 @@ def test_a_change_manager_subscribes_and_sees_the_secret_once(demo):
     assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
     shown = client.get(f"/api/v1/webhooks/{created.json()['id']}/").json()
     assert "secret" not in shown and shown["created_by"] == "mia"
-    audit_event = AuditEvent.objects.get(action="webhook_created")
+    audit_event = AuditEvent.objects.get(action="configuration_changed", data__model="webhook")
     assert "secret" not in audit_event.data
 
 

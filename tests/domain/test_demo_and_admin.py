@@ -68,8 +68,11 @@ def test_policy_edit_in_admin_is_audited_on_the_system_chain(client, admin):
     )
     assert response.status_code == 302
     event = AuditEvent.objects.filter(chain="system").last()
-    assert (event.action, event.actor_name) == ("department_updated", "admin")
-    assert event.data["changed"] == {"name": "People and Culture"}
+    assert (event.action, event.actor_name) == ("configuration_changed", "admin")
+    assert (event.data["model"], event.data["operation"]) == ("department", "updated")
+    assert event.data["before"]["name"] == "Human Resources"
+    assert event.data["after"]["name"] == "People and Culture"
+    assert event.data["changed"] == ["name"]
     assert verify_chain().ok
 
 

@@ -145,15 +145,18 @@ def test_due_steps_are_found_in_three_queries_however_many_changes(
     assert len(due) == 9
 
 
-def test_escalation_never_seats_the_requester(mia, at):
+def test_escalation_never_seats_the_requester_and_falls_back_to_the_cab(mia, at):
     at(T0)
-    change = assessed(mia)  # mia heads no department; her step escalates to change managers: mia
+    change = assessed(mia)  # her step escalates to the change managers: only mia, the requester
     step = open_step(change)
     at(T0 + 25 * HOUR)
     sla.sla_scan()
-    assert dict(step.seats.values_list("user__username", "source")) == {"hank": "route"}
+    assert dict(step.seats.values_list("user__username", "source")) == {
+        "hank": "route",
+        "carl": "escalation",
+    }
     (escalation,) = sla_events(change, "escalated")
-    assert escalation.data["escalated_to"] == []
+    assert escalation.data["escalated_to"] == ["carl"]
 
 
 def test_an_overdue_emergency_change_is_escalated_to_the_cab_already_on_its_ecab_step(alice, at):

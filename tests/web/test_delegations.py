@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.delegations import delegation_create, delegation_end
 from approvals.exceptions import InvalidInput, InvalidTransition, NotAllowed
 from approvals.models import AuditEvent, Delegation
+from approvals.workflow.delegations import delegation_create, delegation_end
 
 pytestmark = pytest.mark.django_db
 
