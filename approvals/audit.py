@@ -1,5 +1,5 @@
 """The audit trail: one named function per event kind, each called inside the action's
-transaction, and the chain verification.
+transaction (verification lives in approvals.evidence).
 
 Hash of an event = SHA-256(prev_hash + "\n" + canonical JSON of the event). Each change carries its
 own chain head on its row, which every action already holds locked, so appending never serialises
@@ -8,8 +8,6 @@ unrelated changes; events without a change go to the system chain, whose head ro
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
@@ -19,8 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.choices import AuditAction
+from approvals.evidence.verification import (  # re-exported: verification lives there
+    VerifyResult as VerifyResult,
+)
+from approvals.evidence.verification import range_digest as range_digest
+from approvals.evidence.verification import verify_chain as verify_chain
 from approvals.middleware import current_request_id
-from approvals.models import AuditChainHead, AuditEvent, AuditSnapshot, ChangeRequest
+from approvals.models import AuditChainHead, AuditEvent, ChangeRequest
 from approvals.models.audit import SYSTEM_CHAIN
 
 SNAPSHOT_FIELDS = (
@@ -329,106 +332,3 @@ def delegation_recorded(
         actor=actor,
         data={"delegation": delegation_id, **(after or before or {}), **data},
     )
-
-
-# --- verification --------------------------------------------------------------------------
-
-
-@dataclass
-class VerifyResult:
-    ok: bool
-    events_checked: int
-    first_bad_seq: int | None
-    reason: str = ""
-
-
-def _events() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
-
-
-def verify_chain() -> VerifyResult:
-    """Recompute every chain and every snapshot; name the first event found broken."""
-    heads: dict[str, tuple[int, str, int]] = {}  # chain -> (length, head hash, last seq)
-    checked = 0
-    for event in _events():
-        checked += 1
-        length, head, _last = heads.get(event.chain, (0, "", 0))
-        if event.chain_index != length + 1 or event.prev_hash != head:
-            return VerifyResult(
-                False, checked, event.seq, "the chain link to the previous event is broken"
-            )
-        if compute_hash(event) != event.hash:
-            return VerifyResult(
-                False, checked, event.seq, "the event's content does not match its hash"
-            )
-        heads[event.chain] = (event.chain_index, event.hash, event.seq)
-    bad = _check_heads(heads)
-    if bad is not None:
-        return VerifyResult(False, checked, bad, "events at the end of a chain are missing")
-    bad_snapshot = _check_snapshots()
-    if bad_snapshot is not None:
-        return VerifyResult(
-            False, checked, bad_snapshot, "an audit snapshot no longer matches the trail"
-        )
-    return VerifyResult(True, checked, None)
-
-
-def _check_heads(heads: dict[str, tuple[int, str, int]]) -> int | None:
-    recorded = {
-        f"change:{pk}": (length, head)
-        for pk, length, head in ChangeRequest.objects.filter(audit_length__gt=0)
-        .values_list("pk", "audit_length", "audit_head")
-        .iterator(chunk_size=5000)
-    }
-    recorded.update({h.chain: (h.length, h.head) for h in AuditChainHead.objects.all()})
-    for chain, (length, head) in recorded.items():
-        seen_length, seen_head, last_seq = heads.get(chain, (0, "", 0))
-        if (seen_length, seen_head) != (length, head):
-            return last_seq + 1 if last_seq else 0
-    return None
-
-
-def range_digest(first_seq: int | None, last_seq: int | None) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    count = 0
-    if first_seq is not None and last_seq is not None:
-        hashes = (
-            AuditEvent.objects.filter(seq__gte=first_seq, seq__lte=last_seq)
-            .order_by("seq")
-            .values_list("hash", flat=True)
-            .iterator(chunk_size=5000)
-        )
-        for value in hashes:
-            digest.update(value.encode())
-            count += 1
-    return count, digest.hexdigest()
-
-
-def _check_snapshots() -> int | None:
-    for snap in AuditSnapshot.objects.order_by("pk").iterator():
-        count, digest = range_digest(snap.first_seq, snap.last_seq)
-        if (count, digest) != (snap.event_count, snap.digest):
-            return snap.first_seq or 0
-    return None
-
-
-# --- the outbox's dead letters ----------------------------------------------------------------
-
-
-def _dead_letter_data(dead_letter: Any) -> dict[str, Any]:
-    return {
-        "event": dead_letter.event_id,
-        "consumer": dead_letter.consumer,
-        "attempts": dead_letter.attempts,
-        "last_error": dead_letter.last_error[:500],
-    }
-
-
-def dead_letter_retried(*, actor: User, dead_letter: Any) -> AuditEvent:
-    """A change manager sent an event that failed in a consumer through it once more."""
-    return _record(action="dead_letter_retried", actor=actor, data=_dead_letter_data(dead_letter))
-
-
-def dead_letter_dismissed(*, actor: User, dead_letter: Any) -> AuditEvent:
-    """A change manager gave up on an event that failed in a consumer."""
-    return _record(action="dead_letter_dismissed", actor=actor, data=_dead_letter_data(dead_letter))

@@ -234,6 +234,43 @@ def exclusions(
     return excluded
 
 
+def segregation_rules() -> list[str]:
+    """The rules above in words, for the process guide: one sentence per exclusion reason and
+    per control, so the guide cannot drift from what the services enforce."""
+    rules = {
+        EXCLUDED_REQUESTER: _("Nobody decides a step of a change they requested, nor assesses it."),
+        EXCLUDED_IMPLEMENTER: _(
+            "The implementer of a change gives neither its final approval nor its review (post-implementation or retrospective)."
+        ),
+        EXCLUDED_DECIDED_OTHER_STEP: _(
+            "In one round a person decides at most one approval step (tier or final), whether directly, as a delegate or as an escalation target."
+        ),
+        EXCLUDED_DECIDED_THIS_STEP: _(
+            "A person fills at most one seat of a step: a delegate holding two seats of a step that needs all its approvers fills only one."
+        ),
+    }
+    return [
+        *rules.values(),
+        _("Auditors read everything and perform no action."),
+        _(
+            "A delegate acts on behalf of an absent approver only inside the delegation's dates; the record shows both names."
+        ),
+        _(
+            "When these rules leave a step with nobody eligible, it goes to its escalation target, then to the CAB, under the same rules; if still nobody is eligible it waits for a change manager to reassign it."
+        ),
+        _(
+            "A decision names the step it decides: one sent for a step that is no longer open is refused."
+        ),
+        _(
+            "An approved change starts inside its approved window (from %(grace)s minutes before the planned start until the planned end) and outside blackout windows; emergency changes may start at once. Moving the window re-opens the final approval."
+        )
+        % {"grace": settings.START_GRACE_MINUTES},
+        _(
+            "Every failed change and every emergency change is reviewed by the CAB before it can be closed."
+        ),
+    ]
+
+
 def exclusion_message(reason: str, step_kind: str) -> str:
     if reason == EXCLUDED_REQUESTER:
         return _("Segregation of duties: you cannot decide a change you requested.")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from approvals import metrics
 from approvals.choices import ApproverRule, Role
 from approvals.exceptions import InvalidInput
+from approvals.policy import segregation_rules
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, form_errors, user_of
 from approvals.web.forms import DelegationForm
@@ -113,7 +114,8 @@ def how_it_works(request: HttpRequest) -> HttpResponse:
                 members = []
             steps.append({"step": step, "groups": groups, "members": members})
         guide.append({"policy": policy, "steps": steps})
-    return render(request, "approvals/how_it_works.html", {"guide": guide, "Role": Role})
+    context = {"guide": guide, "Role": Role, "segregation_rules": segregation_rules()}
+    return render(request, "approvals/how_it_works.html", context)
 
 
 @login_required
