@@ -332,3 +332,25 @@ def delegation_recorded(
         actor=actor,
         data={"delegation": delegation_id, **(after or before or {}), **data},
     )
+
+
+# --- the outbox's dead letters ----------------------------------------------------------------
+
+
+def _dead_letter_data(dead_letter: Any) -> dict[str, Any]:
+    return {
+        "event": dead_letter.event_id,
+        "consumer": dead_letter.consumer,
+        "attempts": dead_letter.attempts,
+        "last_error": dead_letter.last_error[:500],
+    }
+
+
+def dead_letter_retried(*, actor: User, dead_letter: Any) -> AuditEvent:
+    """A change manager sent an event that failed in a consumer through it once more."""
+    return _record(action="dead_letter_retried", actor=actor, data=_dead_letter_data(dead_letter))
+
+
+def dead_letter_dismissed(*, actor: User, dead_letter: Any) -> AuditEvent:
+    """A change manager gave up on an event that failed in a consumer."""
+    return _record(action="dead_letter_dismissed", actor=actor, data=_dead_letter_data(dead_letter))
