@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0002_controls'),
+        ('approvals', '0003_change_manager_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
