@@ -111,3 +111,11 @@ def counts(change: ChangeRequest) -> tuple[Any, ...]:
         AuditEvent.objects.filter(change=change).count(),
         AuditEvent.objects.count(),
     )
+
+
+def open_step_id(change: ChangeRequest) -> int:
+    """The id of the change's open step, as a page or an integrator sends it with a decision."""
+    from approvals.models import ApprovalStep
+
+    current = ChangeRequest.objects.get(pk=change.pk)
+    return ApprovalStep.objects.get(change=current, round=current.round, status="pending").pk

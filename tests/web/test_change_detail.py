@@ -9,7 +9,17 @@ from django.utils import timezone
 from approvals import workflow
 from approvals.choices import ChangeState
 from approvals.models import BlackoutWindow, Delegation
-from tests.helpers import approve, assessed, new_change, refresh, submitted, user
+from tests.helpers import (
+    approve,
+    assessed,
+    counts,
+    new_change,
+    open_step_id,
+    refresh,
+    standard_change,
+    submitted,
+    user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,9 +82,11 @@ def test_only_the_viewers_actions_are_shown(as_user, alice, hank, ada, audrey):
 
 def test_the_server_refuses_actions_that_are_not_offered(as_user, alice, hank, audrey):
     change = assessed(alice)
+    before = counts(change)
     # the requester cannot decide her own change
     response = as_user(alice).post(
-        reverse("web:change_action", args=[change.pk, "approve"]), {"comment": "mine"}
+        reverse("web:change_action", args=[change.pk, "approve"]),
+        {"comment": "mine", "step": open_step_id(change)},
     )
     assert response.status_code == 403
     assert "Segregation of duties" in response.content.decode()
@@ -90,6 +102,7 @@ def test_the_server_refuses_actions_that_are_not_offered(as_user, alice, hank, a
     response = as_user(hank).post(reverse("web:change_action", args=[change.pk, "explode"]))
     assert response.status_code == 404
     assert refresh(change).state == ChangeState.TIER_APPROVAL
+    assert counts(change) == before
 
 
 def test_get_is_not_an_action(as_user, alice):
@@ -114,9 +127,25 @@ def test_actions_from_the_page_run_through_the_services(as_user, alice, hank):
 
 def test_reject_without_a_comment_is_refused_with_the_reason(as_user, alice, hank):
     change = assessed(alice)
-    response = as_user(hank).post(reverse("web:change_action", args=[change.pk, "reject"]))
+    before = counts(change)
+    response = as_user(hank).post(
+        reverse("web:change_action", args=[change.pk, "reject"]), {"step": open_step_id(change)}
+    )
     assert response.status_code == 400
     assert "a comment is required" in response.content.decode()
+    assert counts(change) == before
+
+
+def test_a_decision_for_a_step_no_longer_open_is_refused_as_stale(as_user, alice, hank):
+    change = assessed(alice)
+    step = open_step_id(change)
+    url = reverse("web:change_action", args=[change.pk, "approve"])
+    assert as_user(hank).post(url, {"step": step}).status_code == 302
+    decided = counts(change)
+    # a second tab, or a double click, posts the same step again
+    response = as_user(hank).post(url, {"step": step})
+    assert response.status_code == 409
+    assert counts(change) == decided
 
 
 def test_conflicts_with_changes_and_blackout_windows_are_listed(as_user, alice, bob, mia, ivan):
@@ -161,7 +190,7 @@ def test_files_are_attached_from_the_detail_page(as_user, alice, hank):
 @pytest.mark.parametrize(
     "name,args,data",
     [
-        ("web:inbox_decide", "change", {"decision": "approve"}),
+        ("web:inbox_decide", "change", {"decision": "approve", "step": None}),
         ("web:change_action", "assess", {"impact": "low", "risk": "low"}),
         ("web:change_action", "withdraw", {}),
         ("web:delegations", None, None),
@@ -171,9 +200,11 @@ def test_files_are_attached_from_the_detail_page(as_user, alice, hank):
 def test_auditors_are_refused_every_write(as_user, alice, audrey, name, args, data):
     from datetime import timedelta as td
 
-    change = submitted(alice)
+    change = submitted(alice) if args != "change" else assessed(alice)
+    before = counts(change)
     if args == "change":
         url = reverse(name, args=[change.pk])
+        data = data | {"step": open_step_id(change)}
     elif args:
         url = reverse(name, args=[change.pk, args])
     else:
@@ -186,7 +217,7 @@ def test_auditors_are_refused_every_write(as_user, alice, audrey, name, args, da
         }
     response = as_user(audrey).post(url, data)
     assert response.status_code == 403
-    assert refresh(change).state == ChangeState.SUBMITTED
+    assert counts(change) == before
 
 
 def test_an_approver_with_nothing_to_decide_is_told_so(as_user, alice, tom):
@@ -206,7 +237,7 @@ def _implemented_emergency(alice):
 def test_an_implemented_emergency_change_says_it_waits_for_the_retrospective(as_user, alice, ivan):
     change = _implemented_emergency(alice)
     html = _page(as_user, ivan, change).content.decode()
-    assert "Waiting for the CAB's retrospective review" in html
+    assert "Waiting for the CAB's review" in html
     assert "There is nothing you can do on this change now." not in html
     assert "Close with this report" not in html
     response = as_user(ivan).post(
@@ -217,7 +248,7 @@ def test_an_implemented_emergency_change_says_it_waits_for_the_retrospective(as_
 
     approve("carl", change)
     html = _page(as_user, ivan, change).content.decode()
-    assert "Waiting for the CAB's retrospective review" not in html
+    assert "Waiting for the CAB's review" not in html
     assert "Close with this report" in html
 
 
@@ -261,7 +292,8 @@ def test_fast_track_and_standard_changes_say_why_they_have_no_assessment(as_user
     html = as_user(alice).get(reverse("web:change_detail", args=[emergency.pk])).content.decode()
     assert "Emergency fast track: no separate assessment" in html
     assert "Not assessed yet." not in html
-    standard = submitted(alice, change_type="standard", template=ChangeTemplate.objects.first().pk)
+    template = ChangeTemplate.objects.filter(status="approved").first()
+    standard = workflow.change_submit(actor=alice, change_id=standard_change(alice, template).pk)
     html = as_user(alice).get(reverse("web:change_detail", args=[standard.pk])).content.decode()
     assert "pre-approved" in html
 

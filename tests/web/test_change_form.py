@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals import workflow
 from approvals.choices import ChangeState
 from approvals.models import ChangeRequest, ChangeTemplate
 from tests.helpers import new_change
@@ -33,6 +34,22 @@ def _form(**overrides):
         "test_plan": "Ping every rack.",
         "intent": "draft",
     }
+    data.update(overrides)
+    return data
+
+
+def _standard_form(template, **overrides):
+    """What the page sends for a standard change: the template, and only the fields the
+    requester sets (category, departments and plans come from the template)."""
+    data = _form(
+        change_type="standard",
+        template=template.pk,
+        category="",
+        impact=template.impact,
+        departments=[],
+        backout_plan="",
+        test_plan="",
+    )
     data.update(overrides)
     return data
 
@@ -95,13 +112,24 @@ def test_a_standard_change_needs_its_template(as_user, alice):
     response = as_user(alice).post(reverse("web:change_new"), _form(change_type="standard"))
     assert response.status_code == 400
     assert response.context["form"].errors["template"]
-    template = ChangeTemplate.objects.first()
-    as_user(alice).post(
-        reverse("web:change_new"),
-        _form(change_type="standard", template=template.pk, intent="submit"),
-    )
+    template = ChangeTemplate.objects.filter(status="approved").first()
+    as_user(alice).post(reverse("web:change_new"), _standard_form(template, intent="submit"))
     change = ChangeRequest.objects.get(title="Replace the core switch")
     assert change.state == ChangeState.APPROVED and change.pre_approved
+
+
+def test_a_standard_change_refuses_values_its_template_owns(as_user, alice):
+    template = ChangeTemplate.objects.filter(status="approved").first()
+    before = ChangeRequest.objects.count()
+    response = as_user(alice).post(
+        reverse("web:change_new"),
+        _standard_form(template, departments=["IT", "OPS"], backout_plan="Improvise."),
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "from its template" in errors["departments"][0]
+    assert "from its template" in errors["backout_plan"][0]
+    assert ChangeRequest.objects.count() == before
 
 
 def test_editing_a_draft_updates_it_and_refuses_others(as_user, alice, bob):
@@ -124,7 +152,7 @@ def test_editing_a_submitted_change_is_a_conflict(as_user, alice):
 
 
 def test_attachments_upload_with_the_form_and_download_only_for_those_who_see_the_change(
-    as_user, alice, bob, hank, settings
+    as_user, alice, ada, bob, hank, settings
 ):
     upload = SimpleUploadedFile("plan.txt", b"step one", content_type="text/plain")
     as_user(alice).post(reverse("web:change_new"), _form(attachments=[upload]))
@@ -132,7 +160,11 @@ def test_attachments_upload_with_the_form_and_download_only_for_those_who_see_th
     attachment = change.attachments.get()
     assert not str(attachment.file.path).startswith(str(settings.STATIC_ROOT))
     url = reverse("web:attachment_download", args=[change.pk, attachment.pk])
-    response = as_user(hank).get(url)
+    assert as_user(alice).get(url).status_code == 200
+    # a draft never submitted is its requester's alone
+    assert as_user(hank).get(url).status_code == 404
+    workflow.change_submit(actor=alice, change_id=change.pk)
+    response = as_user(ada).get(url)  # the assessor now sees it
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"step one"
     assert "attachment" in response["Content-Disposition"]
@@ -178,15 +210,7 @@ def test_a_standard_change_takes_title_and_description_from_its_template(as_user
     template = ChangeTemplate.objects.get(name="Renew a TLS certificate on the load balancer")
     response = as_user(alice).post(
         reverse("web:change_new"),
-        _form(
-            change_type="standard",
-            template=template.pk,
-            title="",
-            description="",
-            backout_plan="",
-            test_plan="",
-            intent="submit",
-        ),
+        _standard_form(template, title="", description="", intent="submit"),
     )
     assert response.status_code == 302
     change = ChangeRequest.objects.get(template=template)

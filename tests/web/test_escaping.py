@@ -31,6 +31,7 @@ def test_a_hostile_title_is_escaped_everywhere(as_user, alice, hank, ada, ivan, 
                 "change_type": "normal",
                 "impact": "low",
                 "departments": [],
+                **window,
             },
         ).pk,
     )

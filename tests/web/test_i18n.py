@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from approvals.choices import ChangeState
-from tests.helpers import assessed
+from tests.helpers import assessed, open_step_id
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,9 @@ def test_choices_and_domain_messages_are_translated(as_user, alice):
     client = _zh(as_user(alice))
     html = client.get(reverse("web:change_detail", args=[change.pk])).content.decode()
     assert "分级审批中" in html and "常规变更" in html
-    response = client.post(reverse("web:change_action", args=[change.pk, "approve"]))
+    response = client.post(
+        reverse("web:change_action", args=[change.pk, "approve"]), {"step": open_step_id(change)}
+    )
     assert "职责分离" in response.content.decode()
     with translation.override("zh-hans"):
         assert str(ChangeState.WITHDRAWN.label) == "已撤回"

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from approvals.choices import ChangeState
 from approvals.models import ApprovalStep, Delegation
-from tests.helpers import assessed, refresh
+from tests.helpers import assessed, counts, open_step_id, refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_htmx_approve_removes_the_row_and_says_so(as_user, alice, hank):
     change = assessed(alice)
     response = as_user(hank).post(
         reverse("web:inbox_decide", args=[change.pk]),
-        {"decision": "approve", "comment": "ok"},
+        {"decision": "approve", "comment": "ok", "step": open_step_id(change)},
         headers=HTMX,
     )
     assert response.status_code == 200
@@ -50,7 +50,8 @@ def test_htmx_approve_removes_the_row_and_says_so(as_user, alice, hank):
 def test_without_javascript_the_decision_posts_and_redirects(as_user, alice, hank):
     change = assessed(alice)
     response = as_user(hank).post(
-        reverse("web:inbox_decide", args=[change.pk]), {"decision": "reject", "comment": "no"}
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "reject", "comment": "no", "step": open_step_id(change)},
     )
     assert response.status_code == 302 and response["Location"] == reverse("web:inbox")
     assert refresh(change).state == ChangeState.REJECTED
@@ -58,28 +59,58 @@ def test_without_javascript_the_decision_posts_and_redirects(as_user, alice, han
 
 def test_htmx_errors_are_shown_inside_the_row(as_user, alice, hank):
     change = assessed(alice)
+    before = counts(change)
     response = as_user(hank).post(
-        reverse("web:inbox_decide", args=[change.pk]), {"decision": "reject"}, headers=HTMX
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "reject", "step": open_step_id(change)},
+        headers=HTMX,
     )
     assert response.status_code == 400
     assert response["HX-Retarget"] == "#step-1 .inline-error"
     assert response["HX-Reswap"] == "innerHTML"
     assert "a comment is required" in response.content.decode()
+    assert counts(change) == before
 
 
-def test_deciding_someone_elses_step_is_refused(as_user, alice, fiona, hank):
+def test_a_decision_without_its_step_is_refused_and_changes_nothing(as_user, alice, hank):
     change = assessed(alice)
-    response = as_user(fiona).post(
+    before = counts(change)
+    response = as_user(hank).post(
         reverse("web:inbox_decide", args=[change.pk]), {"decision": "approve"}, headers=HTMX
     )
-    assert response.status_code == 403
-    as_user(hank).post(
-        reverse("web:inbox_decide", args=[change.pk]), {"decision": "reject", "comment": "x"}
+    assert response.status_code == 400
+    assert counts(change) == before
+
+
+def test_deciding_someone_elses_step_is_refused(as_user, alice, carl, fiona, hank):
+    change = assessed(alice)
+    step = open_step_id(change)
+    before = counts(change)
+    # carl (CAB) sees every submitted change but is not named on the open step
+    response = as_user(carl).post(
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "approve", "step": step},
+        headers=HTMX,
     )
+    assert response.status_code == 403
+    # fiona heads another department and is not on the route: she does not even see it
+    response = as_user(fiona).post(
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "approve", "step": step},
+        headers=HTMX,
+    )
+    assert response.status_code == 404
+    assert counts(change) == before
+    as_user(hank).post(
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "reject", "comment": "x", "step": step},
+    )
+    decided = counts(change)
     response = as_user(hank).post(
-        reverse("web:inbox_decide", args=[change.pk]), {"decision": "approve"}
+        reverse("web:inbox_decide", args=[change.pk]), {"decision": "approve", "step": step}
     )
     assert response.status_code == 409
+    assert counts(change) == decided
 
 
 def test_a_delegate_sees_the_step_on_behalf_of_the_absent_approver(as_user, alice, hank, bob):
@@ -130,7 +161,10 @@ def test_an_emergency_change_reaches_the_ecab_and_then_the_retrospective_in_the_
 
     change = submitted(alice, change_type="emergency", title="Stop the data leak")
     assert "Stop the data leak" in as_user(mia).get(reverse("web:inbox")).content.decode()
-    as_user(mia).post(reverse("web:inbox_decide", args=[change.pk]), {"decision": "approve"})
+    as_user(mia).post(
+        reverse("web:inbox_decide", args=[change.pk]),
+        {"decision": "approve", "step": open_step_id(change)},
+    )
     workflow.change_start(actor=ivan, change_id=change.pk)
     workflow.change_complete(actor=ivan, change_id=change.pk, outcome="success")
     html = as_user(carl).get(reverse("web:inbox")).content.decode()
@@ -143,7 +177,7 @@ def test_requesting_information_sends_the_change_back_and_keeps_the_void_round(
     change = assessed(alice)
     as_user(hank).post(
         reverse("web:inbox_decide", args=[change.pk]),
-        {"decision": "request_info", "comment": "Which hosts?"},
+        {"decision": "request_info", "comment": "Which hosts?", "step": open_step_id(change)},
     )
     assert refresh(change).state == ChangeState.DRAFT
     html = as_user(alice).get(reverse("web:change_detail", args=[change.pk])).content.decode()
