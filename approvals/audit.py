@@ -354,3 +354,15 @@ def dead_letter_retried(*, actor: User, dead_letter: Any) -> AuditEvent:
 def dead_letter_dismissed(*, actor: User, dead_letter: Any) -> AuditEvent:
     """A change manager gave up on an event that failed in a consumer."""
     return _record(action="dead_letter_dismissed", actor=actor, data=_dead_letter_data(dead_letter))
+
+
+# --- access --------------------------------------------------------------------------------
+
+
+def login_locked_out(*, username: str, ip_address: str, path: str, failures: int) -> AuditEvent:
+    """A sign-in was locked out after `failures` wrong passwords for `username` from one address."""
+    return _record(
+        action="login_locked_out",
+        actor=None,
+        data={"username": username, "ip_address": ip_address, "path": path, "failures": failures},
+    )

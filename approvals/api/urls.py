@@ -15,8 +15,13 @@ from approvals.api.views.reference import (
     MeView,
     PolicyListView,
     TemplateListView,
-    TokenView,
     not_found,
+)
+from approvals.api.views.tokens import (
+    TokenListView,
+    TokenLogoutView,
+    TokenRevokeView,
+    TokenView,
 )
 from integrations.api import WebhookSubscriptionViewSet
 
@@ -29,6 +34,9 @@ router.register("delegations", DelegationViewSet, basename="delegation")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/tokens/", TokenListView.as_view(), name="tokens"),
+    path("auth/tokens/<int:token_id>/", TokenRevokeView.as_view(), name="token-revoke"),
+    path("auth/logout/", TokenLogoutView.as_view(), name="token-logout"),
     path("inbox/", InboxView.as_view(), name="inbox"),
     path("audit-events/", AuditEventListView.as_view(), name="audit-events"),
     path("audit-events/export/", AuditExportView.as_view(), name="audit-export"),

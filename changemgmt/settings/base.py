@@ -1,8 +1,11 @@
 """Settings shared by every environment; values come from the environment (see changemgmt.env)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from changemgmt.env import env_bool, env_float, env_int, env_list, env_str
@@ -24,12 +27,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "pgtrigger",
+    "axes",
+    "csp",
+    "health_check",
     "approvals",
+    "approvals.access",
     "approvals.api",
     "integrations",
     "notifications",
@@ -39,7 +46,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "approvals.middleware.RequestIdMiddleware",
+    "approvals.middleware.ApiGuardMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "approvals.middleware.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -47,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "changemgmt.urls"
@@ -76,11 +88,22 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A pooled connection that died (database restart) is replaced before use, not failed.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite serialises writers; a busy timeout lets the web process, worker and beat share it.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite serialises writers. WAL lets readers go on while one writes; IMMEDIATE takes the
+    # write lock when a transaction starts, so two transactions never both read and then both
+    # try to upgrade (that deadlock fails at once with "database is locked", busy timeout or not);
+    # the busy timeout lets the web process, worker and beat queue for the lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -279,8 +302,14 @@ CELERY_BEAT_SCHEDULE |= {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "approvals.access.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    # A body nested too deeply for the decoder is a malformed body (400), not a server error.
+    "DEFAULT_PARSER_CLASSES": [
+        "approvals.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -322,6 +351,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from our own static files: the Content-Security-Policy allows no other origin.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"LevelEnum": "approvals.choices.Impact"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -329,9 +361,145 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# One line per record on stderr: JSON (LOG_FORMAT=json, the default) for log collectors, or
+# plain text for a terminal (`make run`). Every line names the request id, the signed-in user and
+# the Celery task id when there is one.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "changemgmt.observability.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "changemgmt.observability.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s %(task_id)s] "
+            "%(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Each failed sign-in is logged by django-axes at WARNING; its routine chatter is noise.
+        "axes": {"level": "WARNING"},
+    },
 }
+# Celery would replace these handlers in the worker; keep one format everywhere.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- access ----------------------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: it refuses a locked-out account before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lockout (pages, admin and the API token endpoint): after AXES_FAILURE_LIMIT wrong
+# passwords for one account from one address, that pair is refused for the cool-off period.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("AXES_COOLOFF_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts made while locked out do not push the end of the cool-off further away.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "approvals.access.lockout.lockout_response"
+# Behind a reverse proxy, the number of proxies in front of the application (0: none), so that
+# the client's address is read from X-Forwarded-For rather than the proxy's own.
+AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0) or None
+if AXES_IPWARE_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+
+# API tokens live this many days (then the client asks for a new one).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
+
+# A session ends after this many minutes without a request (the cookie's age restarts with use).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 480)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy: scripts and styles only from our own static files, no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "changemgmt.errors.csrf_failure"
+REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Request limits. API bodies above these get 413 (JSON); attachments may add their own size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BYTES", 1024 * 1024)
+API_MAX_URL_LENGTH = env_int("API_MAX_URL_LENGTH", 4096)
+
+# --- cache, health, error tracking -----------------------------------------------------------
+
+# Throttle counters and the scheduler's heartbeat live here: on Redis when there is one, so every
+# web process counts the same.
+CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "changemgmt",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    # A folder, not process memory: under `make run` the web process, worker and beat are
+    # separate processes and must see the same heartbeat and throttle counters.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# The beat scheduler stamps a heartbeat this often; /health/ fails when it is older than
+# HEALTH_BEAT_MAX_AGE_SECONDS. /health/ also fails when the oldest audit event not yet handed
+# to every consumer is older than HEALTH_OUTBOX_MAX_LAG_SECONDS.
+HEARTBEAT_INTERVAL_SECONDS = env_float("HEARTBEAT_INTERVAL_SECONDS", 60.0)
+HEALTH_BEAT_MAX_AGE_SECONDS = env_float("HEALTH_BEAT_MAX_AGE_SECONDS", 300.0)
+HEALTH_OUTBOX_MAX_LAG_SECONDS = env_float("HEALTH_OUTBOX_MAX_LAG_SECONDS", 900.0)
+CELERY_BEAT_SCHEDULE |= {
+    "heartbeat": {
+        "task": "changemgmt.heartbeat",
+        "schedule": HEARTBEAT_INTERVAL_SECONDS,
+        "options": {"expires": HEARTBEAT_INTERVAL_SECONDS},
+    },
+    "purge-expired-api-tokens": {
+        "task": "access.purge_expired_tokens",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+}
+CELERY_IMPORTS = ["changemgmt.health", "approvals.access.tasks"]
+
+# Error tracking: only when SENTRY_DSN is set.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from changemgmt.observability import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"))

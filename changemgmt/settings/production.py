@@ -2,8 +2,10 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from changemgmt.env import env_bool, env_int, env_str
+
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, DEBUG, SECRET_KEY
+from .base import ALLOWED_HOSTS, DATABASES, DEBUG, REDIS_URL, SECRET_KEY
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production")
@@ -11,11 +13,28 @@ if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production")
+# The embedded defaults (SQLite, the filesystem broker, a cache folder) serve one machine and a
+# handful of users; production is several web processes and workers sharing PostgreSQL and Redis.
+if not env_str("DATABASE_URL"):
+    raise ImproperlyConfigured("DATABASE_URL must be set in production")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database in production")
+if not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL must be set in production (broker and shared cache)")
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HTTPS only: plain HTTP is redirected (the health endpoints excepted, for probes from inside the
+# deployment), and browsers are told to use HTTPS for a year, subdomains included, and may list
+# the site as HTTPS-only (SECURE_HSTS_SECONDS=0 or SECURE_HSTS_PRELOAD=0 to opt out, e.g. while
+# trying HTTPS out).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 from changemgmt.env import env_bool as _env_bool  # noqa: E402
 

@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from approvals.access.tokens import token_issue
 
 User = get_user_model()
 
@@ -20,8 +21,8 @@ def _fresh_throttles() -> None:
 
 def token_client(username: str) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=User.objects.get(username=username))
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = token_issue(user=User.objects.get(username=username))
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 

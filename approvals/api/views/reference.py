@@ -7,10 +7,8 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from approvals.api.docs import errors
 from approvals.api.serializers.reference import (
@@ -18,8 +16,6 @@ from approvals.api.serializers.reference import (
     MeSerializer,
     PolicySerializer,
     TemplateSerializer,
-    TokenRequestSerializer,
-    TokenSerializer,
 )
 from approvals.api.views.base import ApiMixin, acting_user
 from approvals.choices import TemplateStatus
@@ -61,9 +57,11 @@ class PolicyListView(ApiMixin, generics.ListAPIView):
 class TemplateListView(ApiMixin, generics.ListAPIView):
     serializer_class = TemplateSerializer
     filterset_class = None
-    queryset = ChangeTemplate.objects.filter(status=TemplateStatus.APPROVED).select_related(
-        "approved_by"
-    ).prefetch_related("departments")
+    queryset = (
+        ChangeTemplate.objects.filter(status=TemplateStatus.APPROVED)
+        .select_related("approved_by")
+        .prefetch_related("departments")
+    )
 
 
 @extend_schema(summary="Who you are: department and roles", responses={200: MeSerializer})
@@ -93,22 +91,6 @@ class MeView(ApiMixin, generics.GenericAPIView):
                 }
             ).data
         )
-
-
-@extend_schema(
-    summary="Exchange a username and password for an API token",
-    request=TokenRequestSerializer,
-    responses={200: TokenSerializer, **errors(400)},
-    auth=[],
-)
-class TokenView(ObtainAuthToken):
-    """`POST /auth/token/` → `{"token": "..."}`; send it as `Authorization: Token <token>`."""
-
-    # DRF leaves this view unthrottled; password guessing must not be.
-    throttle_classes = [AnonRateThrottle, UserRateThrottle]
-
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
