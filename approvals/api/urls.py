@@ -5,6 +5,7 @@ from approvals.api.views.audit import (
     AuditEventListView,
     AuditExportView,
     AuditSnapshotListView,
+    AuditVerifyRunView,
     AuditVerifyView,
 )
 from approvals.api.views.changes import ChangeViewSet
@@ -41,6 +42,7 @@ urlpatterns = [
     path("audit-events/", AuditEventListView.as_view(), name="audit-events"),
     path("audit-events/export/", AuditExportView.as_view(), name="audit-export"),
     path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
+    path("audit/verify/<int:run_id>/", AuditVerifyRunView.as_view(), name="audit-verify-run"),
     path("audit-snapshots/", AuditSnapshotListView.as_view(), name="audit-snapshots"),
     path("departments/", DepartmentListView.as_view(), name="departments"),
     path("policies/", PolicyListView.as_view(), name="policies"),

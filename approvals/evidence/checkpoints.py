@@ -169,10 +169,13 @@ def latest_checkpoint(
     try:
         document = json.loads(path.read_bytes())
         head = document["checkpoint"]
-        frontier = Frontier.from_json(int(head["tree_size"]), document["frontier"])
     except (ValueError, KeyError, TypeError):
         raise CheckpointError(f"{path.name}: not a checkpoint file") from None
     _check_signature(path, document, key or signing.public_key())
+    try:
+        frontier = Frontier.from_json(int(head["tree_size"]), document["frontier"])
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"{path.name}: its frontier does not fit its tree") from None
     if frontier.root().hex() != head["root"]:
         raise CheckpointError(f"{path.name}: its frontier does not produce its signed root")
     return SignedCheckpoint(path, head, [], [], frontier)

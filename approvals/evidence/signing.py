@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
-def _create(path: Path) -> None:
+def create_signing_key(path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -32,7 +32,7 @@ def _create(path: Path) -> None:
 def signing_key() -> Ed25519PrivateKey:
     path = Path(settings.AUDIT_SIGNING_KEY)
     if not path.exists() and settings.AUDIT_SIGNING_KEY_CREATE:
-        _create(path)
+        create_signing_key(path)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:

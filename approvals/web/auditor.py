@@ -1,17 +1,20 @@
-"""Read-only pages for auditors: the trail, one event, snapshots and chain verification."""
+"""Pages for auditors: the trail, one event, snapshots, and verification runs (the one thing
+an auditor starts: it changes nothing but adds a run to the record)."""
 
 from datetime import date, datetime, time, timedelta
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from approvals.audit import verify_chain
 from approvals.choices import Role
+from approvals.evidence import runs
 from approvals.exceptions import NotFound
-from approvals.models import AuditEvent, AuditSnapshot
+from approvals.models import AuditCheckpoint, AuditEvent, AuditSnapshot, AuditVerification
+from approvals.models.evidence import VerificationStatus
 from approvals.web import selectors
 from approvals.web.common import domain_errors, role_required
 from approvals.web.forms import AuditFilterForm
@@ -66,4 +69,17 @@ def snapshots(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.AUDITOR)
 def verify(request: HttpRequest) -> HttpResponse:
-    return render(request, "approvals/audit/verify.html", {"result": verify_chain()})
+    """The latest completed verification run and the ones still waiting; POST starts a run on a
+    worker (the page never recomputes the trail itself)."""
+    if request.method == "POST":
+        runs.verification_request(requested_by=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Verification started: refresh this page to see its result."))
+        return redirect("web:audit_verify")
+    context = {
+        "run": runs.latest_completed(),
+        "waiting": AuditVerification.objects.filter(
+            status__in=[VerificationStatus.QUEUED, VerificationStatus.RUNNING]
+        ).order_by("requested_at", "pk")[:5],
+        "checkpoint": AuditCheckpoint.objects.order_by("-number").first(),
+    }
+    return render(request, "approvals/audit/verify.html", context)

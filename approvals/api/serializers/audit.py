@@ -4,7 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from approvals.models import AuditEvent
+from approvals.models import AuditEvent, AuditVerification
+from approvals.models.evidence import VerificationStatus
 
 EVENT_FIELDS = (
     "seq",
@@ -18,11 +19,16 @@ EVENT_FIELDS = (
     "data",
     "prev_hash",
     "hash",
+    "chain",
+    "chain_index",
+    "snapshot",
+    "request_id",
 )
 
 
 def event_row(event: AuditEvent) -> dict[str, Any]:
-    """An event as the API and the exports show it (no query: names are stored on the row)."""
+    """An event as the API and the exports show it (no query: names are stored on the row),
+    with every field its hash covers, so that an export can be verified offline."""
     return {
         "seq": event.seq,
         "occurred_at": event.occurred_at.isoformat(),
@@ -35,6 +41,10 @@ def event_row(event: AuditEvent) -> dict[str, Any]:
         "data": event.data,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+        "chain": event.chain,
+        "chain_index": event.chain_index,
+        "snapshot": event.snapshot,
+        "request_id": event.request_id,
     }
 
 
@@ -51,16 +61,71 @@ class AuditEventSerializer(serializers.Serializer):
     data = serializers.JSONField()  # type: ignore[assignment]
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
+    chain = serializers.CharField(help_text="`change:<id>` or `system`.")
+    chain_index = serializers.IntegerField(help_text="Position in its chain, from 1.")
+    snapshot = serializers.JSONField(allow_null=True, help_text="The change as it then stood.")
+    request_id = serializers.CharField()
 
     def to_representation(self, instance: AuditEvent) -> dict[str, Any]:
         return event_row(instance)
 
 
+class CheckpointSummarySerializer(serializers.Serializer):
+    tree_size = serializers.IntegerField()
+    # A declared field, not the serializer's `root` property: DRF's metaclass moves fields aside.
+    root = serializers.CharField()  # type: ignore[assignment]
+    last_seq = serializers.IntegerField(allow_null=True)
+    timestamp = serializers.CharField()
+    file = serializers.CharField()
+
+
+def verification_row(run: AuditVerification | None) -> dict[str, Any]:
+    """A verification run as the API shows it; before any run, the fields of none."""
+    if run is None:
+        return {
+            "run": None,
+            "status": None,
+            "ok": None,
+            "events_checked": 0,
+            "first_bad_seq": None,
+            "reason": "",
+            "requested_at": None,
+            "checked_at": None,
+            "checkpoint": None,
+        }
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "ok": run.ok,
+        "events_checked": run.events_checked,
+        "first_bad_seq": run.first_bad_seq,
+        "reason": run.reason,
+        "requested_at": run.requested_at.isoformat(),
+        "checked_at": run.finished_at.isoformat() if run.finished_at else None,
+        "checkpoint": run.checkpoint,
+    }
+
+
 class VerifySerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
+    run = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=VerificationStatus.choices, allow_null=True)
+    ok = serializers.BooleanField(allow_null=True, help_text="null until a run has completed.")
     events_checked = serializers.IntegerField()
     first_bad_seq = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField()
+    requested_at = serializers.DateTimeField(allow_null=True)
+    checked_at = serializers.DateTimeField(allow_null=True)
+    checkpoint = CheckpointSummarySerializer(
+        allow_null=True, help_text="The signed checkpoint the trail was compared with."
+    )
+
+    def to_representation(self, instance: AuditVerification | None) -> dict[str, Any]:
+        return verification_row(instance)
+
+
+class VerifyStartedSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    status_url = serializers.URLField()
 
 
 class AuditSnapshotSerializer(serializers.Serializer):

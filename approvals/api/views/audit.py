@@ -6,10 +6,12 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics
+from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -17,7 +19,6 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from approvals import audit
 from approvals.api.docs import errors
 from approvals.api.filters import AuditEventFilter
 from approvals.api.pagination import AuditCursorPagination
@@ -26,10 +27,14 @@ from approvals.api.serializers.audit import (
     AuditEventSerializer,
     AuditSnapshotSerializer,
     VerifySerializer,
+    VerifyStartedSerializer,
     event_row,
+    verification_row,
 )
-from approvals.api.views.base import ApiMixin, IsAuditor
-from approvals.models import AuditEvent, AuditSnapshot
+from approvals.api.views.base import ApiMixin, IsAuditor, acting_user
+from approvals.evidence import runs
+from approvals.exceptions import NotFound
+from approvals.models import AuditEvent, AuditSnapshot, AuditVerification
 
 AUDITORS: Sequence[type[BasePermission]] = (IsAuthenticated, IsAuditor)
 EXPORT_CHUNK = 2000
@@ -59,7 +64,8 @@ def _csv_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
     yield writer.writerow(EVENT_FIELDS)
     for event in events:
         row = event_row(event)
-        row["data"] = json.dumps(row["data"], cls=DjangoJSONEncoder, ensure_ascii=False)
+        for name in ("data", "snapshot"):
+            row[name] = json.dumps(row[name], cls=DjangoJSONEncoder, ensure_ascii=False)
         yield writer.writerow([row[name] if row[name] is not None else "" for name in EVENT_FIELDS])
 
 
@@ -135,7 +141,13 @@ class AuditExportView(ApiMixin, generics.GenericAPIView):
 
 
 @extend_schema(
-    summary="Recompute the hash chain (auditors)", responses={200: VerifySerializer, **errors(403)}
+    summary="The latest verification of the audit trail; POST starts one (auditors)",
+    description=(
+        "GET answers the latest completed run (`ok` is null before the first). POST queues a run "
+        "on a worker and answers 202 with the URL to poll: the trail is never recomputed inside "
+        "a request."
+    ),
+    responses={200: VerifySerializer, 202: VerifyStartedSerializer, **errors(403)},
 )
 class AuditVerifyView(ApiMixin, generics.GenericAPIView):
     permission_classes = AUDITORS
@@ -144,15 +156,34 @@ class AuditVerifyView(ApiMixin, generics.GenericAPIView):
     filterset_class = None
 
     def get(self, request: Request) -> Response:
-        result = audit.verify_chain()
+        return Response(verification_row(runs.latest_completed()))
+
+    @extend_schema(request=None, responses={202: VerifyStartedSerializer, **errors(403)})
+    def post(self, request: Request) -> Response:
+        run = runs.verification_request(requested_by=acting_user(request))
+        url = reverse("api:audit-verify-run", args=[run.pk])
         return Response(
-            {
-                "ok": result.ok,
-                "events_checked": result.events_checked,
-                "first_bad_seq": result.first_bad_seq,
-                "reason": result.reason,
-            }
+            {"run": run.pk, "status_url": request.build_absolute_uri(url)},
+            status=status.HTTP_202_ACCEPTED,
         )
+
+
+@extend_schema(
+    operation_id="audit_verify_run_retrieve",
+    summary="One verification run, to poll (auditors)",
+    responses={200: VerifySerializer, **errors(403, 404)},
+)
+class AuditVerifyRunView(ApiMixin, generics.GenericAPIView):
+    permission_classes = AUDITORS
+    serializer_class = VerifySerializer
+    pagination_class = None
+    filterset_class = None
+
+    def get(self, request: Request, run_id: int) -> Response:
+        run = AuditVerification.objects.filter(pk=run_id).first()
+        if run is None:
+            raise NotFound(_("No such verification run."))
+        return Response(verification_row(run))
 
 
 @extend_schema(
