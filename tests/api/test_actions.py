@@ -27,6 +27,9 @@ def test_a_normal_medium_change_travels_from_draft_to_closed(demo):
             "change_type": "normal",
             "impact": "medium",
             "implementer": "ivan",
+            # a normal change plans its window before submit; this one is open now
+            "planned_start": (timezone.now() + timedelta(minutes=5)).isoformat(),
+            "planned_end": (timezone.now() + timedelta(days=1)).isoformat(),
         },
         format="json",
     )
@@ -48,7 +51,10 @@ def test_a_normal_medium_change_travels_from_draft_to_closed(demo):
     final = response.json()
     assert [s["status"] for s in final["route"]] == ["approved", "approved", "approved"]
     assert final["feedback_summary"] == "smooth"
-    assert final["allowed_actions"] == ["comment"]
+    assert final["allowed_actions"] == []  # a closed change takes no more comments
+    response = post("alice", cid, "comment", {"text": "one more thing"})
+    assert response.status_code == 409
+    assert not Comment.objects.filter(change_id=cid).exists()
 
 
 def test_emergency_opens_ecab_on_submit_and_closes_only_after_the_retrospective(demo):
@@ -144,13 +150,22 @@ def test_assess_validates_impact_and_risk(demo):
 
 
 def test_comment_is_recorded_and_listed(demo):
-    change = draft()
+    change = at_department_head()
     response = post("hank", change.pk, "comment", {"text": "Which window?"})
     assert response.status_code == 200
     assert Comment.objects.get(change=change).text == "Which window?"
     listed = token_client("alice").get(f"/api/v1/changes/{change.pk}/comments/").json()
     assert [(c["author"], c["text"]) for c in listed["results"]] == [("hank", "Which window?")]
     assert post("hank", change.pk, "comment", {"text": ""}).status_code == 400
+    assert Comment.objects.filter(change=change).count() == 1
+
+
+def test_a_draft_never_submitted_takes_no_comment_from_others(demo):
+    change = draft()
+    response = post("hank", change.pk, "comment", {"text": "Which window?"})
+    assert response.status_code == 404  # hank does not even see it
+    assert not Comment.objects.filter(change=change).exists()
+    assert change.audit_events.count() == 1  # created, nothing more
 
 
 def test_requester_cannot_approve_their_own_change(demo):

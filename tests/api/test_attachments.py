@@ -3,8 +3,10 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from approvals import workflow
 from tests.api.conftest import token_client
-from tests.api.scenarios import draft, others_draft
+from tests.api.scenarios import at_department_head, draft, others_draft
+from tests.helpers import user
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +19,7 @@ def upload(username: str, change_id: int, name: str = "plan.txt", content: bytes
 
 
 def test_an_uploaded_file_is_listed_and_downloads_intact(demo):
-    change = draft()
+    change = at_department_head()  # hank decides its open step
     created = upload("alice", change.pk, content=b"the backout plan")
     assert created.status_code == 201
     assert created.json()["name"] == "plan.txt" and created.json()["size"] == 16
@@ -35,8 +37,21 @@ def test_an_uploaded_file_is_listed_and_downloads_intact(demo):
 def test_an_invisible_changes_attachment_is_404(demo):
     change = others_draft()
     created = upload("bob", change.pk).json()
+    assert token_client("bob").get(created["download"]).status_code == 200
+    # a draft never submitted is its requester's alone, change managers included
+    assert token_client("alice").get(created["download"]).status_code == 404
+    assert token_client("mia").get(created["download"]).status_code == 404
+    workflow.change_submit(actor=user("bob"), change_id=change.pk)
     assert token_client("alice").get(created["download"]).status_code == 404
     assert token_client("mia").get(created["download"]).status_code == 200
+
+
+def test_nobody_attaches_a_file_to_a_draft_they_cannot_see(demo):
+    change = draft()
+    response = upload("hank", change.pk)
+    assert response.status_code == 404
+    assert not change.attachments.exists()
+    assert change.audit_events.count() == 1  # created, nothing more
 
 
 def test_an_attachment_of_another_change_is_404(demo):

@@ -1,10 +1,14 @@
 """Change requests over HTTP: create, read, edit, list, filter, paginate (API.md contract)."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from approvals import workflow
 from approvals.models import ChangeRequest
 from tests.api.conftest import token_client
-from tests.api.scenarios import approved, at_department_head, draft, others_draft
+from tests.api.scenarios import approved, at_department_head, draft, in_submitted, others_draft
 from tests.helpers import approve, user
 
 pytestmark = pytest.mark.django_db
@@ -76,21 +80,44 @@ def test_missing_required_fields_are_all_listed(demo):
 def test_a_standard_change_takes_its_template_from_the_catalogue(demo):
     client = token_client("alice")
     template = client.get("/api/v1/templates/").json()["results"][0]
+    start = timezone.now() + timedelta(minutes=5)
+    standard = {
+        "title": "Patch",
+        "description": "Monthly",
+        "change_type": "standard",
+        "template": template["id"],
+        "implementer": "ivan",
+        "planned_start": start.isoformat(),
+        "planned_end": (start + timedelta(hours=4)).isoformat(),
+    }
+    response = client.post("/api/v1/changes/", standard, format="json")
+    assert response.status_code == 201
+    assert response.json()["impact"] == template["impact"]
+    submitted = client.post(f"/api/v1/changes/{response.json()['id']}/submit/")
+    assert submitted.json()["state"] == "approved"
+    assert submitted.json()["pre_approved"] is True
+
+
+def test_a_standard_change_refuses_values_its_template_owns(demo):
+    client = token_client("alice")
+    template = client.get("/api/v1/templates/").json()["results"][0]
+    other_impact = "critical" if template["impact"] != "critical" else "low"
+    before = ChangeRequest.objects.count()
     response = client.post(
         "/api/v1/changes/",
         {
             "title": "Patch",
             "description": "Monthly",
             "change_type": "standard",
-            "impact": "low",
             "template": template["id"],
+            "impact": other_impact,
+            "backout_plan": "Something else.",
         },
         format="json",
     )
-    assert response.status_code == 201
-    submitted = client.post(f"/api/v1/changes/{response.json()['id']}/submit/")
-    assert submitted.json()["state"] == "approved"
-    assert submitted.json()["pre_approved"] is True
+    assert response.status_code == 400
+    assert set(response.json()) >= {"impact", "backout_plan"}
+    assert ChangeRequest.objects.count() == before
 
 
 def test_the_route_reads_like_the_contract_example(demo):
@@ -100,6 +127,7 @@ def test_the_route_reads_like_the_contract_example(demo):
     assert data["state"] == "tier_approval" and data["risk"] == "low"
     first, second, final = data["route"]
     assert first == {
+        "id": first["id"],
         "order": 1,
         "name": "Department head",
         "kind": "tier",
@@ -115,6 +143,8 @@ def test_the_route_reads_like_the_contract_example(demo):
                 "comment": "ok",
                 "decided_at": first["decisions"][0]["decided_at"],
                 "escalated": False,
+                "outcome": "",
+                "actions": "",
             }
         ],
     }
@@ -175,11 +205,13 @@ def test_a_plain_requester_sees_only_their_own_changes(demo):
 
 
 def test_list_filters(demo):
-    low = draft()
+    low = in_submitted()
     open_route = at_department_head()
     done = approved()
     bob = others_draft()
+    workflow.change_submit(actor=user("bob"), change_id=bob.pk)
     ChangeRequest.objects.filter(pk=bob.pk).update(title="Payroll freeze")
+    private = draft()  # never submitted: its requester's alone, even for the change manager
     client = token_client("mia")
 
     def ids(query: str) -> set[int]:
@@ -195,6 +227,7 @@ def test_list_filters(demo):
     assert ids("search=payroll") == {bob.pk}
     assert ids("change_type=emergency") == set()
     assert ids("search=version 14") == {low.pk, open_route.pk, done.pk, bob.pk}
+    assert private.pk not in ids("impact=medium")
 
 
 def test_ordering(demo):

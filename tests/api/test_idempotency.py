@@ -10,7 +10,7 @@ from django.utils import timezone
 from approvals.api.models import IdempotencyRecord
 from approvals.models import AuditEvent, ChangeRequest, Comment
 from tests.api.conftest import token_client
-from tests.api.scenarios import draft
+from tests.api.scenarios import at_department_head, draft
 
 pytestmark = pytest.mark.django_db
 
@@ -33,13 +33,14 @@ def test_a_repeated_create_returns_the_first_answer_and_creates_nothing_more(dem
 
 
 def test_a_repeated_error_is_replayed_too(demo):
-    change = draft()
+    change = at_department_head()  # hank decides its open step, but only alice may withdraw
     client = token_client("hank")
-    path = f"/api/v1/changes/{change.pk}/submit/"
+    path = f"/api/v1/changes/{change.pk}/withdraw/"
     first = client.post(path, {}, format="json", HTTP_IDEMPOTENCY_KEY="oops")
     second = client.post(path, {}, format="json", HTTP_IDEMPOTENCY_KEY="oops")
     assert first.status_code == second.status_code == 403
     assert first.json() == second.json()
+    assert ChangeRequest.objects.get(pk=change.pk).state == "tier_approval"
 
 
 def test_a_repeated_action_does_not_run_again(demo):

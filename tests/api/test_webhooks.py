@@ -435,12 +435,21 @@ def test_an_api_action_becomes_a_delivery_through_the_outbox_drain(
     queued: list[int] = []
     monkeypatch.setattr(webhooks, "_queue", lambda pk: queued.append(pk))
     subscribe("https://a.example/hook", "change.submitted")
+    start = timezone.now() + timedelta(days=1)
     created = token_client("alice").post(
         "/api/v1/changes/",
-        {"title": "t", "description": "d", "change_type": "normal", "impact": "low"},
+        {
+            "title": "t",
+            "description": "d",
+            "change_type": "normal",
+            "impact": "low",
+            "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(hours=2)).isoformat(),
+        },
         format="json",
     )
-    token_client("alice").post(f"/api/v1/changes/{created.json()['id']}/submit/")
+    submit = token_client("alice").post(f"/api/v1/changes/{created.json()['id']}/submit/")
+    assert submit.status_code == 200, submit.json()
     with django_capture_on_commit_callbacks(execute=True):
         events_dispatch()
     delivery = WebhookDelivery.objects.get()
