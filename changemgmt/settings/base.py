@@ -354,7 +354,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from our own static files: the Content-Security-Policy allows no other origin.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"LevelEnum": "approvals.choices.Impact"},
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "approvals.choices.Impact",
+        "StepKindEnum": "approvals.choices.StepKind",
+        "WarningKindEnum": "approvals.api.serializers.changes.WARNING_KINDS",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "approvals.api.docs.add_common_responses",

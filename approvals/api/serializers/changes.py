@@ -38,10 +38,12 @@ class DecisionOutSerializer(serializers.Serializer):
     actions = serializers.CharField(source="follow_up_actions")
 
 
+# What a warning is about (named `WarningKindEnum` in the schema: ENUM_NAME_OVERRIDES).
+WARNING_KINDS = ("blackout", "conflict", "outside_window", "no_eligible_approver")
+
+
 class WarningSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(
-        choices=["blackout", "conflict", "outside_window", "no_eligible_approver"]
-    )
+    kind = serializers.ChoiceField(choices=WARNING_KINDS)
     detail = serializers.CharField()
     window = serializers.CharField(required=False, help_text="`blackout`: the window's name.")
     starts_at = serializers.DateTimeField(required=False)
@@ -150,7 +152,10 @@ class ChangeWriteSerializer(serializers.Serializer):
         help_text="Catalogue template id: required for `standard`, refused otherwise.",
     )
     category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True)
-    impact = serializers.ChoiceField(choices=Impact.choices)
+    impact = serializers.ChoiceField(
+        choices=Impact.choices,
+        help_text="Required, except for `standard` (it takes the template's impact).",
+    )
     departments = serializers.ListField(
         child=serializers.CharField(max_length=16),
         required=False,
@@ -164,6 +169,13 @@ class ChangeWriteSerializer(serializers.Serializer):
     planned_end = serializers.DateTimeField(required=False, allow_null=True)
     backout_plan = serializers.CharField(required=False, allow_blank=True)
     test_plan = serializers.CharField(required=False, allow_blank=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        data = getattr(self, "initial_data", None)
+        if isinstance(data, dict) and data.get("change_type") == ChangeType.STANDARD:
+            # A standard change takes its impact from its template.
+            self.fields["impact"].required = False
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields))
