@@ -291,12 +291,10 @@ def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str
             "request_info": _("You asked for more information on %(key)s."),
         }[action]
     if action == "reassign":
-        form = ReassignForm(post)
-        workflow.step_reassign(actor=user, change_id=pk, **_valid(form))
+        workflow.step_reassign(actor=user, change_id=pk, **_valid(ReassignForm(post)))
         return _("The seat of %(key)s was reassigned.")
     if action == "reschedule":
-        form = RescheduleForm(post)
-        workflow.change_reschedule(actor=user, change_id=pk, **_valid(form))
+        workflow.change_reschedule(actor=user, change_id=pk, **_valid(RescheduleForm(post)))
         return _("%(key)s moves to its new window; its final approval is open again.")
     if action == "assess":
         workflow.change_assess(

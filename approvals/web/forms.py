@@ -209,7 +209,7 @@ class DecisionForm(forms.Form):
         help_text=_("Required to reject or to request information."),
     )
     outcome = forms.ChoiceField(
-        label=_("Review outcome"), choices=[("", "")] + ReviewOutcome.choices, required=False
+        label=_("Review outcome"), choices=[("", ""), *ReviewOutcome.choices], required=False
     )
     actions = forms.CharField(label=_("Follow-up actions"), required=False, max_length=10000)
 
