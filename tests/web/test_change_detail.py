@@ -252,6 +252,29 @@ def test_an_implemented_emergency_change_says_it_waits_for_the_retrospective(as_
     assert "Close with this report" in html
 
 
+def test_a_failed_change_waits_for_the_cabs_review_before_it_closes(as_user, alice, ivan, carl):
+    change = approve("mia", approve("hank", assessed(alice)))
+    workflow.change_start(actor=ivan, change_id=change.pk)
+    change = workflow.change_complete(actor=ivan, change_id=change.pk, outcome="failed")
+    html = _page(as_user, ivan, change).content.decode()
+    assert "Waiting for the CAB's review" in html
+    assert "Close with this report" not in html
+    before = counts(change)
+    response = as_user(ivan).post(
+        reverse("web:change_action", args=[change.pk, "feedback"]), {"summary": "Rolled back."}
+    )
+    assert response.status_code == 409
+    assert counts(change) == before
+    # the review accepts or asks for follow-up; it cannot reject work already done
+    reviewer = _page(as_user, carl, change)
+    assert "approve" in reviewer.context["actions"]
+    assert "reject" not in reviewer.context["actions"]
+    approve("carl", change)
+    html = _page(as_user, ivan, change).content.decode()
+    assert "Waiting for the CAB's review" not in html
+    assert "Close with this report" in html
+
+
 def test_empty_text_fields_show_a_dash_and_the_header_badges_read_as_one_phrase(as_user, alice):
     change = new_change(alice, scope="", expected_impact="")
     html = _page(as_user, alice, change).content.decode()
@@ -302,3 +325,19 @@ def test_decisions_read_as_outcomes_on_the_route(as_user, alice):
     change = approve("hank", assessed(alice))
     html = as_user(alice).get(reverse("web:change_detail", args=[change.pk])).content.decode()
     assert '<span class="badge good">Approved</span>' in html
+
+
+def test_the_assessor_sends_a_submitted_change_back_from_the_page(as_user, alice, ada):
+    change = submitted(alice)
+    page = _page(as_user, ada, change)
+    assert {"assess", "reject", "request_info"} <= set(page.context["actions"])
+    assert "Send back or reject" in page.content.decode()
+    before = counts(change)
+    response = as_user(ada).post(reverse("web:change_action", args=[change.pk, "reject"]))
+    assert response.status_code == 400  # a comment says why
+    assert counts(change) == before
+    as_user(ada).post(
+        reverse("web:change_action", args=[change.pk, "request_info"]),
+        {"comment": "Which hosts?"},
+    )
+    assert refresh(change).state == ChangeState.DRAFT
