@@ -24,7 +24,7 @@ import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -254,6 +254,18 @@ def _send_to_witness(document: dict[str, Any]) -> str:
     return "sent"
 
 
+def _record(**fields: Any) -> AuditCheckpoint:
+    """The database's copy of a checkpoint just written, for pages and the API. A sink that was
+    replaced starts numbering again; the file stands, the copy of an older number is kept."""
+    checkpoint = AuditCheckpoint(**fields)
+    try:
+        with transaction.atomic():
+            checkpoint.save(force_insert=True)
+    except IntegrityError:
+        log.warning("checkpoint %s is already recorded; the sink was replaced", fields["number"])
+    return checkpoint
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -310,7 +322,7 @@ def checkpoint_write(*, now: datetime | None = None) -> AuditCheckpoint | None:
         }
         name = f"{FILE_PREFIX}{signed['number']:09d}.json"
         path = _write_file(checkpoint_dir(), name, canonical_json(document))
-        return AuditCheckpoint.objects.create(
+        return _record(
             number=signed["number"],
             tree_size=tree.size,
             root=signed["root"],

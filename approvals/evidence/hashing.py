@@ -26,17 +26,19 @@ def canonical_bytes(body: dict[str, Any]) -> bytes:
             encoded = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
         except TypeError:
             encoded = b""
-        if encoded and not _MAY_DIFFER.search(encoded):
+        # Substring tests first: the regular expression is slow, and rarely needed.
+        suspect = b"e-" in encoded or b"0.0000" in encoded
+        if encoded and not (suspect and _MAY_DIFFER.search(encoded)):
             return encoded
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode()
 
 
-def event_body(
+def event_body(  # occurred_at: a datetime, or already its UTC ISO 8601 text
     *,
     chain: str,
     chain_index: int,
-    occurred_at: datetime,
+    occurred_at: datetime | str,
     actor: str,
     on_behalf_of: str,
     action: str,
@@ -51,7 +53,9 @@ def event_body(
     return {
         "chain": chain,
         "chain_index": chain_index,
-        "occurred_at": occurred_at.astimezone(UTC).isoformat(),
+        "occurred_at": occurred_at
+        if isinstance(occurred_at, str)
+        else occurred_at.astimezone(UTC).isoformat(),
         "actor": actor,
         "on_behalf_of": on_behalf_of,
         "action": action,
