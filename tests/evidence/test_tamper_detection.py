@@ -1,6 +1,10 @@
 """Tampering by someone holding the database's superuser, after a signed checkpoint: each kind
 is found, and the first bad event is named exactly."""
 
+import json
+import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -8,10 +12,13 @@ from django.db import connection
 from django.utils import timezone
 
 from approvals import audit
+from approvals.api.serializers.audit import event_row
+from approvals.evidence import signing
 from approvals.evidence.verification import verify_trail
 from approvals.models import AuditEvent, AuditSnapshot, ChangeRequest
 from approvals.snapshots import audit_snapshot_take
 from tests.evidence.conftest import checkpoint
+from tests.evidence.test_offline_verifier import TOOL
 from tests.helpers import approve, assessed, new_change
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +56,33 @@ def trail(alice, bob):
     return first, second, third
 
 
+def _offline_first_bad(folder):
+    """What the standalone verifier says about an export of the trail as it now stands."""
+    export = folder / "audit.json"
+    export.write_text(
+        json.dumps([event_row(e) for e in AuditEvent.objects.order_by("seq")], default=str)
+    )
+    key = folder / "public.pem"
+    key.write_text(signing.public_pem(signing.public_key()))
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            str(TOOL),
+            str(export),
+            "--checkpoints",
+            str(folder / "checkpoints"),
+            "--public-key",
+            str(key),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    found = re.match(r"BROKEN at event #(\d+):", process.stdout)
+    return int(found.group(1)) if found else None
+
+
 def _rechain(event, **changes):
     """Rewrite one event and recompute the rest of its chain and the change's head, as an
     attacker who knows the (unkeyed) hash would."""
@@ -77,7 +111,7 @@ def _rechain(event, **changes):
     return statements
 
 
-def test_rewriting_who_approved_and_rechaining_is_named_at_the_rewritten_event(trail):
+def test_rewriting_who_approved_and_rechaining_is_named_at_the_rewritten_event(trail, evidence):
     first, _, _ = trail
     approval = AuditEvent.objects.get(change=first, action="approved")
     _as_superuser(*_rechain(approval, actor_name="fiona"))
@@ -86,9 +120,10 @@ def test_rewriting_who_approved_and_rechaining_is_named_at_the_rewritten_event(t
     assert not result.ok
     assert result.first_bad_seq == approval.seq
     assert "rewritten" in result.reason
+    assert _offline_first_bad(evidence) == approval.seq
 
 
-def test_dropping_a_changes_last_event_is_named_at_the_dropped_event(trail):
+def test_dropping_a_changes_last_event_is_named_at_the_dropped_event(trail, evidence):
     first, _, _ = trail
     last, before = AuditEvent.objects.filter(change=first).order_by("-seq")[:2]
     _as_superuser(
@@ -103,9 +138,10 @@ def test_dropping_a_changes_last_event_is_named_at_the_dropped_event(trail):
     result = verify_trail()
     assert (result.ok, result.first_bad_seq) == (False, last.seq)
     assert "missing" in result.reason
+    assert _offline_first_bad(evidence) == last.seq
 
 
-def test_erasing_a_changes_whole_history_is_named_at_its_first_event(trail):
+def test_erasing_a_changes_whole_history_is_named_at_its_first_event(trail, evidence):
     _, second, _ = trail
     seqs = list(AuditEvent.objects.filter(change=second).values_list("seq", flat=True))
     _as_superuser(
@@ -118,6 +154,7 @@ def test_erasing_a_changes_whole_history_is_named_at_its_first_event(trail):
 
     result = verify_trail()
     assert (result.ok, result.first_bad_seq) == (False, min(seqs))
+    assert _offline_first_bad(evidence) == min(seqs)
 
 
 def test_truncating_the_snapshots_is_named_at_the_first_sealed_event(trail):
@@ -129,7 +166,7 @@ def test_truncating_the_snapshots_is_named_at_the_first_sealed_event(trail):
     assert "snapshot" in result.reason and "missing" in result.reason
 
 
-def test_reordering_two_events_is_named_at_the_earlier_position(trail):
+def test_reordering_two_events_is_named_at_the_earlier_position(trail, evidence):
     first, second, _ = trail
     a = AuditEvent.objects.filter(change=first).order_by("seq").first().seq
     b = AuditEvent.objects.filter(change=second).order_by("seq").first().seq
@@ -141,6 +178,7 @@ def test_reordering_two_events_is_named_at_the_earlier_position(trail):
 
     result = verify_trail()
     assert (result.ok, result.first_bad_seq) == (False, a)
+    assert _offline_first_bad(evidence) == a
 
 
 def test_a_change_row_that_disagrees_with_its_trail_is_named_at_its_last_event(trail):
@@ -151,3 +189,16 @@ def test_a_change_row_that_disagrees_with_its_trail_is_named_at_its_last_event(t
     result = verify_trail()
     assert (result.ok, result.first_bad_seq) == (False, last.seq)
     assert "state" in result.reason
+
+
+def test_a_decision_row_that_disagrees_with_the_trail_is_named_at_the_decision_event(trail):
+    from approvals.models import Decision
+    from tests.helpers import user
+
+    first, _, _ = trail
+    approval = AuditEvent.objects.get(change=first, action="approved")
+    Decision.objects.filter(step_id=approval.data["step_id"]).update(approver=user("fiona"))
+
+    result = verify_trail()
+    assert (result.ok, result.first_bad_seq) == (False, approval.seq)
+    assert "hank's approve" in result.reason
