@@ -211,7 +211,7 @@ def _drain(chunks: "queue.Queue[Any]", fetcher: threading.Thread) -> None:
 
 def _sqlite_time(value: Any) -> Any:
     if isinstance(value, str):
-        return connection.ops.convert_datetimefield_value(
+        return connection.ops.convert_datetimefield_value(  # type: ignore[attr-defined]
             value, AuditEvent._meta.get_field("occurred_at"), connection
         )
     return value

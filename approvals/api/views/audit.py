@@ -168,17 +168,17 @@ class AuditVerifyView(ApiMixin, generics.GenericAPIView):
         )
 
 
-@extend_schema(
-    operation_id="audit_verify_run_retrieve",
-    summary="One verification run, to poll (auditors)",
-    responses={200: VerifySerializer, **errors(403, 404)},
-)
 class AuditVerifyRunView(ApiMixin, generics.GenericAPIView):
     permission_classes = AUDITORS
     serializer_class = VerifySerializer
     pagination_class = None
     filterset_class = None
 
+    @extend_schema(
+        operation_id="audit_verify_run_retrieve",
+        summary="One verification run, to poll (auditors)",
+        responses={200: VerifySerializer, **errors(403, 404)},
+    )
     def get(self, request: Request, run_id: int) -> Response:
         run = AuditVerification.objects.filter(pk=run_id).first()
         if run is None:
