@@ -431,6 +431,7 @@ API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 480)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "approvals.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Content-Security-Policy: scripts and styles only from our own static files, no inline code.

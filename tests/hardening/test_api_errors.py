@@ -103,3 +103,10 @@ def test_a_database_on_a_closed_port_is_a_json_503(django_db_setup, django_db_bl
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert response.json()["code"] == "unavailable"
+
+
+def test_a_session_cookie_with_a_nul_byte_is_treated_as_no_session(client, alice):
+    client.cookies["sessionid"] = "abc\x00defghijk"
+    response = client.post("/api/v1/changes/1/withdraw/", {}, content_type="application/json")
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"].startswith("application/json")
