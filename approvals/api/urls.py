@@ -9,6 +9,7 @@ from approvals.api.views.audit import (
     AuditVerifyView,
 )
 from approvals.api.views.changes import ChangeViewSet
+from approvals.api.views.compliance import ComplianceView
 from approvals.api.views.delegations import DelegationViewSet
 from approvals.api.views.inbox import InboxView
 from approvals.api.views.reference import (
@@ -44,6 +45,7 @@ urlpatterns = [
     path("audit/verify/", AuditVerifyView.as_view(), name="audit-verify"),
     path("audit/verify/<int:run_id>/", AuditVerifyRunView.as_view(), name="audit-verify-run"),
     path("audit-snapshots/", AuditSnapshotListView.as_view(), name="audit-snapshots"),
+    path("compliance/", ComplianceView.as_view(), name="compliance"),
     path("departments/", DepartmentListView.as_view(), name="departments"),
     path("policies/", PolicyListView.as_view(), name="policies"),
     path("templates/", TemplateListView.as_view(), name="templates"),

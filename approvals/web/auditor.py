@@ -2,7 +2,9 @@
 an auditor starts: it changes nothing but adds a run to the record)."""
 
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from approvals.choices import Role
 from approvals.evidence import runs
+from approvals.evidence.compliance import compliance_report, default_period
 from approvals.exceptions import NotFound
 from approvals.models import AuditCheckpoint, AuditEvent, AuditSnapshot, AuditVerification
 from approvals.models.evidence import VerificationStatus
@@ -83,3 +86,23 @@ def verify(request: HttpRequest) -> HttpResponse:
         "checkpoint": AuditCheckpoint.objects.order_by("-number").first(),
     }
     return render(request, "approvals/audit/verify.html", context)
+
+
+@role_required(Role.AUDITOR, Role.CHANGE_MANAGER)
+def compliance(request: HttpRequest) -> HttpResponse:
+    """Every change started in a period tested against the controls, with the audit events
+    behind each exception (auditors and change managers)."""
+    form = CompliancePeriodForm(request.GET or None)
+    since, until = default_period()
+    if form.is_valid():
+        since = _day_start(form.cleaned_data["since"]) or since
+        until = _day_start(form.cleaned_data["until"], days=1) or until
+    report = compliance_report(since=since, until=until).as_dict()
+    query = urlencode({"since": since.isoformat(), "until": until.isoformat(), "format": "csv"})
+    context = {"form": form, "report": report, "csv_url": f"/api/v1/compliance/?{query}"}
+    return render(request, "approvals/audit/compliance.html", context)
+
+
+class CompliancePeriodForm(forms.Form):
+    since = forms.DateField(required=False)
+    until = forms.DateField(required=False)

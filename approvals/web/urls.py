@@ -31,4 +31,5 @@ urlpatterns = [
     path("audit/events/<int:seq>/", auditor.event_detail, name="audit_event"),
     path("audit/snapshots/", auditor.snapshots, name="audit_snapshots"),
     path("audit/verify/", auditor.verify, name="audit_verify"),
+    path("audit/compliance/", auditor.compliance, name="audit_compliance"),
 ]
