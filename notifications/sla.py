@@ -2,7 +2,8 @@
 
 A step's SLA runs from opened_at to due_at. Its approvers who have not decided are reminded at
 50 % and at 100 % of it; once it is overdue the workflow's escalation action seats its escalation
-target (source "escalation"), so they may decide it. Each (step, level) happens once: the SlaAction
+target (source "escalation"), so they may decide it. Each (step, level) happens once per opening
+of the step (a re-opened final approval starts afresh): the SlaAction
 ledger row, unique per step and level, is inserted in the same transaction as the audit event,
 under the change's row lock, however many scans run at once or retry.
 """
@@ -45,7 +46,13 @@ def _open_steps() -> QuerySet[ApprovalStep]:
 
 
 def _done(level: str) -> Exists:
-    return Exists(SlaAction.objects.filter(step=OuterRef("pk"), level=level))
+    # A ledger row from before the step's latest opening (a final approval re-opened by a
+    # reschedule) belongs to the earlier opening: the new one is reminded and escalated afresh.
+    return Exists(
+        SlaAction.objects.filter(
+            step=OuterRef("pk"), level=level, created_at__gte=OuterRef("opened_at")
+        )
+    )
 
 
 def due_actions(*, now: datetime) -> list[DueAction]:
@@ -111,8 +118,11 @@ def step_sla_act(*, step_id: int, level: str, now: datetime | None = None) -> Au
         step = ApprovalStep.objects.select_related("escalation_group").get(pk=step_id)
         if not _still_due(step, level, now):
             return None
-        if SlaAction.objects.filter(step=step, level=level).exists():
-            return None
+        earlier = SlaAction.objects.filter(step=step, level=level).first()
+        if earlier is not None:
+            if step.opened_at is None or earlier.created_at >= step.opened_at:
+                return None
+            earlier.delete()  # left by an earlier opening of the step
         try:
             with transaction.atomic():
                 ledger = SlaAction.objects.create(step=step, level=level, created_at=now)

@@ -174,3 +174,27 @@ def test_an_overdue_emergency_change_is_escalated_to_the_cab_already_on_its_ecab
         "carl": "route",
         "mia": "route",
     }
+
+
+def test_a_final_approval_reopened_by_a_reschedule_is_reminded_afresh(alice, at):
+    at(T0)
+    change = approve("hank", assessed(alice))  # final: the change manager, 48 h
+    final = open_step(change)
+    at(T0 + 24 * HOUR)
+    assert sla.sla_scan() == 1  # the 50 % reminder of the first opening
+    change = approve("mia", change)
+    at(T0 + 25 * HOUR)
+    workflow.change_reschedule(
+        actor=alice,
+        change_id=change.pk,
+        planned_start=T0 + 5 * 24 * HOUR,
+        planned_end=T0 + 5 * 24 * HOUR + 2 * HOUR,
+        reason="the vendor moved the date",
+    )
+    assert open_step(change).pk == final.pk
+    at(T0 + 49 * HOUR)
+    assert sla.sla_scan() == 1  # 50 % of the new opening
+    assert sla.sla_scan() == 0
+    reminders = sla_events(change, "reminder_sent")
+    assert [e.data["percent"] for e in reminders] == [50, 50]
+    assert SlaAction.objects.filter(step=final, level=SlaLevel.HALF).count() == 1
