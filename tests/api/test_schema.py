@@ -34,6 +34,8 @@ ACTIONS = (
     "approve",
     "reject",
     "request_info",
+    "reassign",
+    "reschedule",
     "withdraw",
     "start",
     "complete",
@@ -52,7 +54,12 @@ API_MD_PATHS = {
     ("/api/v1/audit-events/", "get"),
     ("/api/v1/audit-events/export/", "get"),
     ("/api/v1/audit/verify/", "get"),
+    ("/api/v1/audit/verify/", "post"),
+    ("/api/v1/audit/verify/{run_id}/", "get"),
     ("/api/v1/audit-snapshots/", "get"),
+    ("/api/v1/delegations/", "get"),
+    ("/api/v1/delegations/", "post"),
+    ("/api/v1/delegations/{id}/", "delete"),
     ("/api/v1/departments/", "get"),
     ("/api/v1/policies/", "get"),
     ("/api/v1/templates/", "get"),
@@ -98,7 +105,10 @@ def test_schema_documents_filters_errors_and_idempotency(openapi):
     assert AUDIT_FILTERS | {"cursor"} <= params("/api/v1/audit-events/", "get")
     assert AUDIT_FILTERS | {"format"} <= params("/api/v1/audit-events/export/", "get")
     approve = paths["/api/v1/changes/{id}/approve/"]["post"]
-    assert {"200", "400", "401", "403", "404", "409", "429"} <= set(approve["responses"])
+    assert {"200", "400", "401", "403", "404", "409", "412", "429"} <= set(approve["responses"])
+    assert "If-Match" in params("/api/v1/changes/{id}/approve/", "post")
+    body = approve["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert "step" in openapi["components"]["schemas"][body]["properties"]
     for path, item in paths.items():
         for method, operation in item.items():
             assert "401" in operation["responses"] and "429" in operation["responses"], path
