@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate seed clean
+.PHONY: run test lint install install-dev migrate seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,18 @@ test: install-dev
 
 clean:
 	rm -rf var/ .pytest_cache
+
+# Benchmark, never part of `make test` or CI: bench/README.md says what it measures and needs
+# (PostgreSQL, Redis, wrk). Its own virtualenv holds the project plus the peer (viewflow).
+BENCH_VENV := bench/.venv
+
+$(BENCH_VENV)/.installed: pyproject.toml bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e . -r bench/requirements.txt
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { echo "bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BENCH_VENV)/bin/python -m bench.run
