@@ -33,6 +33,7 @@ from approvals.exceptions import (
     StaleStep,
 )
 from approvals.models import ApprovalStep, ChangeRequest
+from approvals.naming import change_key
 
 # Roles that oversee the whole process and so see every submitted change. Everyone else sees
 # the changes they take part in (need to know); a draft never submitted is its requester's alone.
@@ -582,11 +583,6 @@ def change_warnings(
                 }
             )
     return warnings
-
-
-def change_key(change_id: int) -> str:
-    """How people name a change: CHG-000042."""
-    return f"CHG-{change_id:06d}"
 
 
 def quorum_needed(quorum: str, route_seats: int) -> int:

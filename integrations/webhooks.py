@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import AuditEvent
+from approvals.naming import change_key
 from integrations import destinations
 from integrations.events import event_types_of
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -53,7 +54,7 @@ def payload_for(event: AuditEvent, types: list[str]) -> dict[str, Any]:
     if event.change_id is not None:
         change = {
             "id": event.change_id,
-            "key": f"CHG-{event.change_id:06d}",
+            "key": change_key(event.change_id),
             "state": event.to_state,
         }
     return {

@@ -23,6 +23,7 @@ from approvals.choices import (
     StepKind,
     StepStatus,
 )
+from approvals.naming import change_key
 
 S = ChangeState
 
@@ -119,7 +120,7 @@ class ChangeRequest(FSMModelMixin, models.Model):
 
     @property
     def key(self) -> str:
-        return f"CHG-{self.pk:06d}" if self.pk else "CHG-new"  # policy.change_key
+        return change_key(self.pk) if self.pk else "CHG-new"
 
     @property
     def is_open(self) -> bool:

@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from approvals import naming
 from approvals.choices import ChangeState, DecisionKind, Role, StepStatus
 
 register = template.Library()
@@ -104,7 +105,7 @@ def decision_label(value: str) -> str:
 
 @register.filter
 def change_key(change_id: int | None) -> str:
-    return f"CHG-{change_id:06d}" if change_id else ""
+    return naming.change_key(change_id)
 
 
 @register.filter
