@@ -107,7 +107,6 @@ def django_env(config: Config, *, peer: bool = False) -> dict[str, str]:
             # never reaches.
             "API_THROTTLE_USER": "100000000/minute",
             "API_THROTTLE_ANON": "100000000/minute",
-            "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
         }
     )
@@ -234,8 +233,14 @@ class Server:
             "--timeout",
             "120",
         ]
+        # The application logs every request as production does; into the log, not the terminal.
+        self._log = log.with_suffix(".app.log").open("ab")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=django_env(self.config, peer=self.peer)
+            command,
+            cwd=ROOT,
+            env=django_env(self.config, peer=self.peer),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -276,6 +281,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._log.close()
 
 
 # --- load -----------------------------------------------------------------------------------
