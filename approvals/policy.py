@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from approvals.localization import localized, reader_name
 from approvals.choices import (
     APPROVAL_STATES,
     OPEN_STATES,
@@ -38,6 +39,8 @@ from approvals.naming import change_key
 # Roles that oversee the whole process and so see every submitted change. Everyone else sees
 # the changes they take part in (need to know); a draft never submitted is its requester's alone.
 VIEW_ALL_ROLES = frozenset({Role.AUDITOR, Role.CHANGE_MANAGER, Role.CAB, Role.ASSESSOR})
+# A review (kind retrospective) is decided once the change has been carried out.
+REVIEW_STATES = (ChangeState.IMPLEMENTED, ChangeState.FAILED)
 # Changes that hold a place on the calendar: a window overlapping one of them is a conflict.
 SCHEDULED_STATES = (
     ChangeState.SUBMITTED,
@@ -296,9 +299,12 @@ def open_step_exclusions(change: ChangeRequest, open_step: OpenStep) -> dict[int
 
 
 def _require_decidable(change: ChangeRequest, open_step: OpenStep | None) -> OpenStep:
-    if open_step is None or (
-        change.state not in APPROVAL_STATES and open_step.step.kind != StepKind.RETROSPECTIVE
-    ):
+    decidable_in = (
+        REVIEW_STATES
+        if open_step and open_step.step.kind == StepKind.RETROSPECTIVE
+        else APPROVAL_STATES
+    )
+    if open_step is None or change.state not in decidable_in:
         raise InvalidTransition(
             _("The change is %(state)s; it has no step open for decision.")
             % {"state": change.get_state_display().lower()}
@@ -432,7 +438,7 @@ def check_start(
     if names:
         raise InvalidTransition(
             _("A blackout window is in force (%(names)s); only emergency changes may start now.")
-            % {"names": ", ".join(names)}
+            % {"names": ", ".join(reader_name(n) for n in names)}
         )
     window = start_window(change)
     at = now or timezone.now()
@@ -546,7 +552,7 @@ def change_warnings(
                 {
                     "kind": "blackout",
                     "detail": _("The planned window overlaps the blackout window “%(name)s”.")
-                    % {"name": name},
+                    % {"name": reader_name(name)},
                     "window": name,
                     "starts_at": starts,
                     "ends_at": ends,
@@ -578,7 +584,7 @@ def change_warnings(
                     "detail": _(
                         "Nobody may decide the step “%(step)s” under the segregation rules; a change manager must reassign it."
                     )
-                    % {"step": step.name},
+                    % {"step": localized(step)},
                     "step": step.pk,
                 }
             )
@@ -609,6 +615,22 @@ def step_is_met(open_step: OpenStep, ineligible: Iterable[int] = ()) -> bool:
     return route_approvals >= quorum_needed(open_step.step.quorum, route_seats)
 
 
+# States in which an action can possibly be allowed; each check refuses every other state
+# itself, so consulting this first only saves building refusals that a list would throw away.
+POSSIBLE_IN: dict[str, frozenset[str]] = {
+    "edit": frozenset({ChangeState.DRAFT}),
+    "submit": frozenset({ChangeState.DRAFT}),
+    "assess": frozenset({ChangeState.SUBMITTED}),
+    "approve": frozenset({*APPROVAL_STATES, ChangeState.IMPLEMENTED, ChangeState.FAILED}),
+    "reassign": frozenset({*APPROVAL_STATES, ChangeState.IMPLEMENTED, ChangeState.FAILED}),
+    "reschedule": frozenset({ChangeState.APPROVED}),
+    "withdraw": frozenset(OPEN_STATES),
+    "start": frozenset({ChangeState.APPROVED}),
+    "complete": frozenset({ChangeState.IMPLEMENTING}),
+    "feedback": frozenset({ChangeState.IMPLEMENTED, ChangeState.FAILED}),
+}
+
+
 def allowed_actions(
     actor: Actor,
     change: ChangeRequest,
@@ -637,6 +659,9 @@ def allowed_actions(
     }
     allowed: list[str] = []
     for action, check in checks.items():
+        states = POSSIBLE_IN.get(action)
+        if states is not None and change.state not in states:
+            continue  # the check would refuse on the state: skip building its message
         try:
             check()
         except (NotAllowed, InvalidTransition):
