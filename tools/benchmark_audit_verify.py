@@ -4,7 +4,8 @@
 
 Fills an EMPTY scratch database (it refuses one that holds any audit event) with N synthetic
 events in N/10 changes, interleaved as concurrent work would leave them, checkpoints them, then
-times the full verification and reports events per second and peak memory.
+times the full verification and reports events per second and peak memory. --reuse verifies a
+trail filled by an earlier run (a new checkpoint directory, and the memory of verifying alone).
 """
 
 import argparse
@@ -128,6 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--per-change", type=int, default=10)
+    parser.add_argument(
+        "--reuse", action="store_true", help="verify the trail already there (filled earlier)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="audit-benchmark-"))
     os.environ["AUDIT_SIGNING_KEY"] = str(folder / "signing-key.pem")
@@ -145,15 +149,18 @@ def main() -> None:
     from approvals.models import AuditEvent
 
     call_command("migrate", verbosity=0)
-    if AuditEvent.objects.exists():
+    if args.reuse:
+        print(f"reusing {AuditEvent.objects.count()} events")
+    elif AuditEvent.objects.exists():
         sys.exit("refusing: the database already holds audit events (use an empty scratch one)")
-    began = time.perf_counter()
-    _fill(args.events, args.per_change)
-    print(f"filled {args.events} events in {time.perf_counter() - began:.1f}s")
+    else:
+        began = time.perf_counter()
+        _fill(args.events, args.per_change)
+        print(f"filled {args.events} events in {time.perf_counter() - began:.1f}s", flush=True)
     began = time.perf_counter()
     while checkpoint_write(now=datetime.now(UTC) + timedelta(days=3650)):
         pass
-    print(f"checkpointed in {time.perf_counter() - began:.1f}s")
+    print(f"checkpointed in {time.perf_counter() - began:.1f}s", flush=True)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     began, cpu = time.perf_counter(), time.process_time()
     result = verify_trail()

@@ -71,3 +71,22 @@ def test_times_are_hashed_in_utc_whatever_their_zone():
     assert event_hash(event_body(occurred_at=moment, **fields)) == event_hash(
         event_body(occurred_at=moment.astimezone(UTC), **fields)
     )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 25, 2, 51, 38, 400000, tzinfo=UTC),
+        datetime(2026, 11, 25, 2, 51, 38, 0, tzinfo=UTC),
+        datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_postgres_time_text_becomes_the_hashed_form(moment):
+    from approvals.evidence.verification import _iso_time
+
+    # As PostgreSQL writes it: four-digit year, fraction without trailing zeros.
+    text = f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    assert _iso_time(text) == moment.isoformat()
