@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from bench import report
 from bench.measure import PeakRss
+from bench.progress import Progress
 
 ROOT = Path(__file__).absolute().parent.parent
 # Production redirects plain HTTP; its TLS-terminating proxy tells it the request came over HTTPS.
@@ -426,7 +427,7 @@ def http_decisions(config: Config, *, ours: int, peer: int) -> dict[str, Any]:
 
 
 def export_through_server(
-    config: Config, server: Server, *, token: str, kind: str
+    config: Config, server: Server, *, token: str, kind: str, total: int
 ) -> dict[str, Any]:
     """Stream the whole trail as an auditor would; memory is the workers' growth meanwhile."""
     import httpx
@@ -438,8 +439,11 @@ def export_through_server(
         headers = {"Authorization": token, **PROXY_HEADERS}
         with httpx.stream("GET", url, headers=headers, timeout=3600) as response:
             response.raise_for_status()
+            progress = Progress(f"export {kind}", total, unit=" events")
             for chunk in response.iter_lines():
                 lines += 1 if chunk else 0
+                if lines % 10_000 == 0:
+                    progress.advance(10_000)
         seconds = time.perf_counter() - started
     events = lines - 1 if kind == "csv" else lines  # CSV: header row; JSON: one event a line
     return {
@@ -496,8 +500,10 @@ def main() -> None:
         with Server(config, port=config.port + 1, peer=True):
             http = http_decisions(config, ours=config.port, peer=config.port + 1)
         say("export through gunicorn")
-        export = export_through_server(config, server, token=prepared["audrey"], kind="csv")
-        export_json = export_through_server(config, server, token=prepared["audrey"], kind="json")
+        total = count_events(config)
+        token = prepared["audrey"]
+        export = export_through_server(config, server, token=token, kind="csv", total=total)
+        export_json = export_through_server(config, server, token=token, kind="json", total=total)
     say("decisions through the service layer, alternating with viewflow")
     per_round = max(3, config.decisions // config.rounds)
     ours, peers = [], []
@@ -505,7 +511,7 @@ def main() -> None:
         say(f"decisions, round {number}/{config.rounds}")
         ours.append(phase(config, "decide", "--count", str(per_round), "--seed", str(100 + number)))
         peers.append(phase(config, "decide", "--count", str(per_round), peer=True))
-    say("audit verification")
+    say(f"audit verification of {count_events(config):,} events")
     verify = phase(config, "verify")
     say("SLA scan")
     sla = phase(config, "sla_scan")

@@ -873,8 +873,9 @@ def _seed(
         progress.advance(min(BATCH, changes - start))
     seconds = progress.finish() if not quiet else 0.0
     _reset_sequences()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    if not pool:  # a few pooled changes leave the planner's statistics as they were
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return SeedResult(
         changes=tables.changes.written, audit_events=tables.events.written, seconds=seconds
     )
