@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import Group, User
 from django.db.models import (
+    Case,
     CharField,
     Count,
     Exists,
@@ -16,6 +17,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.utils import timezone
 
@@ -142,22 +144,35 @@ def with_route(qs: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
     )
 
 
-def _first_conflict(path: str = "") -> Subquery:
+def _first_conflict(path: str = "") -> Case:
     """Another scheduled change on one of the same departments whose window overlaps (`path`
-    leads from the outer row to its change, e.g. "change__")."""
-    shared = Department.objects.filter(changes=OuterRef(OuterRef(f"{path}pk"))).values("pk")
+    leads from the outer row to its change, e.g. "change__"). Only a change that is itself
+    scheduled is looked at, and the candidates come from the partial index of scheduled
+    windows, so a page pays for the few open changes around it, not for the whole history."""
+    through = ChangeRequest.departments.through
+    own = through.objects.filter(changerequest_id=OuterRef(OuterRef(OuterRef(f"{path}pk"))))
+    shares = through.objects.filter(
+        changerequest_id=OuterRef("pk"), department_id__in=own.values("department_id")
+    )
     others = (
         ChangeRequest.objects.filter(
             state__in=SCHEDULED_STATES,
             planned_start__lt=OuterRef(f"{path}planned_end"),
             planned_end__gt=OuterRef(f"{path}planned_start"),
-            departments__in=shared,
         )
+        .filter(Exists(shares))
         .exclude(pk=OuterRef(f"{path}pk"))
         .order_by("planned_start", "pk")
         .values("pk")[:1]
     )
-    return Subquery(others, output_field=IntegerField())
+    return Case(
+        When(
+            **{f"{path}state__in": SCHEDULED_STATES},
+            then=Subquery(others, output_field=IntegerField()),
+        ),
+        default=None,
+        output_field=IntegerField(),
+    )
 
 
 def route_of(change: ChangeRequest) -> list[ApprovalStep]:

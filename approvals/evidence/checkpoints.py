@@ -105,7 +105,10 @@ def _check_signature(path: Path, document: dict[str, Any], key: Ed25519PublicKey
 
 
 def read_checkpoints(
-    *, directory: Path | None = None, key: Ed25519PublicKey | None = None
+    *,
+    directory: Path | None = None,
+    key: Ed25519PublicKey | None = None,
+    files: list[Path] | None = None,
 ) -> Iterator[SignedCheckpoint]:
     """Every checkpoint file in order, each checked against the previous one: signature, the
     previous head it names, its leaves folding into its signed root, its snapshot chain. Only one
@@ -114,7 +117,7 @@ def read_checkpoints(
     tree = Frontier()
     previous: dict[str, Any] | None = None
     snapshots_head, snapshots_count = "", 0
-    for path in checkpoint_files(directory):
+    for path in checkpoint_files(directory) if files is None else files:
         try:
             document = json.loads(path.read_bytes())
             head = document["checkpoint"]
@@ -158,11 +161,14 @@ def read_checkpoints(
 
 
 def latest_checkpoint(
-    *, directory: Path | None = None, key: Ed25519PublicKey | None = None
+    *,
+    directory: Path | None = None,
+    key: Ed25519PublicKey | None = None,
+    files: list[Path] | None = None,
 ) -> SignedCheckpoint | None:
     """The newest checkpoint file, checked on its own: signature, and its frontier against its
     root (what the writer needs to go on without re-reading the older files)."""
-    files = checkpoint_files(directory)
+    files = checkpoint_files(directory) if files is None else files
     if not files:
         return None
     path = files[-1]

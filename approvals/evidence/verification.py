@@ -85,10 +85,11 @@ class SignedLeaves:
     keeps the snapshot seals the files signed for the check after the walk."""
 
     def __init__(self, directory: Path | None, key: Ed25519PublicKey | None) -> None:
+        # Listed now, before the database snapshot is taken: a checkpoint written while the run
+        # goes on may sign events committed after that snapshot, which the run cannot see.
+        self.files = checkpoints.checkpoint_files(directory)
         self._files = (
-            checkpoints.read_checkpoints(directory=directory, key=key)
-            if checkpoints.checkpoint_files(directory)
-            else iter(())
+            checkpoints.read_checkpoints(key=key, files=self.files) if self.files else iter(())
         )
         self._leaves: Iterator[tuple[int, str]] = iter(())
         self.current: checkpoints.SignedCheckpoint | None = None
@@ -492,12 +493,16 @@ def _compare_step(rows: list[tuple], events: list[tuple]) -> None:
 
 
 def latest_signed(
-    directory: Path | None = None, key: Ed25519PublicKey | None = None
+    directory: Path | None = None,
+    key: Ed25519PublicKey | None = None,
+    files: list[Path] | None = None,
 ) -> dict[str, Any] | None:
-    if not checkpoints.checkpoint_files(directory):
+    """Tree size, root, time and file of the newest checkpoint (None if none verifies)."""
+    files = checkpoints.checkpoint_files(directory) if files is None else files
+    if not files:
         return None
     try:
-        latest = checkpoints.latest_checkpoint(directory=directory, key=key)
+        latest = checkpoints.latest_checkpoint(key=key or signing.public_key(), files=files)
     except checkpoints.CheckpointError:
         return None
     return latest.summary() if latest else None
@@ -510,8 +515,8 @@ def verify_trail(
     rows and the decisions; name the first broken event."""
     if key is None and checkpoints.checkpoint_files(directory):
         key = signing.public_key()
-    summary = latest_signed(directory, key)
     signed = SignedLeaves(directory, key)
+    summary = latest_signed(key=key, files=signed.files)
     progress = _Progress()
     outermost = not connection.in_atomic_block
     try:

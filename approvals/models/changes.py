@@ -113,6 +113,21 @@ class ChangeRequest(FSMModelMixin, models.Model):
             models.Index(fields=["state", "planned_start"]),
             models.Index(fields=["-updated_at"]),
             models.Index(fields=["-created_at", "-id"], name="change_newest_first"),
+            # Conflict detection: scheduled changes only (the states of policy.SCHEDULED_STATES).
+            models.Index(
+                fields=["planned_start", "planned_end"],
+                condition=Q(
+                    state__in=[
+                        S.SUBMITTED,
+                        S.ASSESSED,
+                        S.TIER_APPROVAL,
+                        S.FINAL_APPROVAL,
+                        S.APPROVED,
+                        S.IMPLEMENTING,
+                    ]
+                ),
+                name="change_scheduled_window",
+            ),
         ]
 
     def __str__(self) -> str:
