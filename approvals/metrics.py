@@ -1,19 +1,24 @@
-"""Where changes wait and how they end: numbers for the metrics page.
+"""Where changes wait and how they end: numbers for the metrics page, its CSV and the API.
 
-Pure functions over plain values, fed by a small, fixed number of queries.
+Waiting time is measured from a step's opening to its decision, over the steps opened in a
+period. Pure functions over plain values, fed by a small, fixed number of queries whatever the
+number of changes.
 """
 
 import math
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from approvals.choices import ChangeState, Outcome, StepKind, StepStatus
-from approvals.models import ApprovalStep, ChangeRequest
+from approvals.choices import ChangeState, Outcome, StepStatus
+from approvals.models import ApprovalStep, ChangeRequest, Decision, StepApprover
+
+DEFAULT_DAYS = 90
+NO_DEPARTMENT = "—"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -33,9 +38,59 @@ def rate(part: int, whole: int) -> float | None:
 
 
 @dataclass(frozen=True)
+class Period:
+    """Whole days from `since` to `until`, both included, in the current time zone."""
+
+    since: date
+    until: date
+
+    @property
+    def starts_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.since, time.min))
+
+    @property
+    def ends_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.until + timedelta(days=1), time.min))
+
+
+def period_of(*, since: date | None, until: date | None, today: date | None = None) -> Period:
+    """The period asked for; the last 90 days up to today by default. The caller has checked
+    that `since` is not after `until`."""
+    until = until or today or timezone.localdate()
+    return Period(since=since or until - timedelta(days=DEFAULT_DAYS - 1), until=until)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One step's wait, or one approver's: when it opened, was decided (None: still open), was
+    due."""
+
+    opened_at: datetime
+    decided_at: datetime | None
+    due_at: datetime | None
+
+    def hours(self) -> float | None:
+        if self.decided_at is None:
+            return None
+        return (self.decided_at - self.opened_at).total_seconds() / 3600
+
+    def overdue(self, now: datetime) -> bool:
+        return self.decided_at is None and self.due_at is not None and self.due_at < now
+
+    def late(self) -> bool:
+        return (
+            self.decided_at is not None
+            and self.due_at is not None
+            and self.decided_at > self.due_at
+        )
+
+
+@dataclass(frozen=True)
 class WaitStats:
-    kind: str
-    label: str
+    """Waiting figures of one group: a named step of a policy, a department or an approver."""
+
+    group: str
+    name: str
     decided: int
     median_hours: float | None
     p90_hours: float | None
@@ -43,31 +98,30 @@ class WaitStats:
     decided_late: int
 
 
-def wait_stats(
-    waits: Iterable[tuple[str, datetime, datetime, datetime | None]],
-    open_overdue: dict[str, int],
-) -> list[WaitStats]:
-    """Per step kind: median and 90th percentile of opened→decided hours, overdue counts.
-
-    `waits` holds (kind, opened_at, decided_at, due_at) of decided steps.
-    """
-    hours: dict[str, list[float]] = defaultdict(list)
-    late: dict[str, int] = defaultdict(int)
-    for kind, opened, decided, due in waits:
-        hours[kind].append((decided - opened).total_seconds() / 3600)
-        if due is not None and decided > due:
-            late[kind] += 1
+def wait_stats(waits: Iterable[tuple[tuple[str, str], Wait]], *, now: datetime) -> list[WaitStats]:
+    """Per (group, name), in the order first met: count decided, median and 90th percentile of
+    the hours to decision, open steps past their due time, and decisions made after it."""
+    hours: dict[tuple[str, str], list[float]] = {}
+    overdue: Counter[tuple[str, str]] = Counter()
+    late: Counter[tuple[str, str]] = Counter()
+    for key, wait in waits:
+        took = wait.hours()
+        values = hours.setdefault(key, [])  # a group with nothing decided yet still has its row
+        if took is not None:
+            values.append(took)
+        overdue[key] += wait.overdue(now)
+        late[key] += wait.late()
     return [
         WaitStats(
-            kind=kind,
-            label=str(label),
-            decided=len(hours[kind]),
-            median_hours=percentile(hours[kind], 0.5),
-            p90_hours=percentile(hours[kind], 0.9),
-            overdue_open=open_overdue.get(kind, 0),
-            decided_late=late[kind],
+            group=group,
+            name=name,
+            decided=len(values),
+            median_hours=percentile(values, 0.5),
+            p90_hours=percentile(values, 0.9),
+            overdue_open=overdue[(group, name)],
+            decided_late=late[(group, name)],
         )
-        for kind, label in StepKind.choices
+        for (group, name), values in hours.items()
     ]
 
 
@@ -92,27 +146,70 @@ class Outcomes:
         return rate(self.succeeded, self.completed)
 
 
-def step_waits(now: datetime | None = None) -> list[WaitStats]:
-    """Two queries: decided steps' times, and open overdue steps per kind."""
-    now = now or timezone.now()
-    rows = ApprovalStep.objects.filter(
-        opened_at__isnull=False, decided_at__isnull=False
-    ).values_list("kind", "opened_at", "decided_at", "due_at")
-    waits = [
-        (kind, opened, decided, due) for kind, opened, decided, due in rows if opened and decided
-    ]
-    overdue = dict(
-        ApprovalStep.objects.filter(status=StepStatus.PENDING, due_at__lt=now)
-        .values_list("kind")
-        .annotate(n=Count("pk"))
-        .values_list("kind", "n")
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    steps: list[WaitStats]
+    departments: list[WaitStats]
+    approvers: list[WaitStats]
+    outcomes: Outcomes
+
+
+def _waiting_steps(period: Period) -> Iterable[tuple[str, int, str, str, Wait]]:
+    """One query: steps opened in the period that are still open, or were closed by a decision
+    (a step skipped because the change was withdrawn or rejected elsewhere waited for nobody)."""
+    has_decision = Exists(Decision.objects.filter(step=OuterRef("pk")))
+    rows = (
+        ApprovalStep.objects.filter(opened_at__gte=period.starts_at, opened_at__lt=period.ends_at)
+        .filter(Q(status=StepStatus.PENDING) | Q(decided_at__isnull=False) & has_decision)
+        .order_by("change__policy_name", "order", "name")
+        .values_list(
+            "change__policy_name",
+            "order",
+            "name",
+            "change__requester__profile__department__code",
+            "status",
+            "opened_at",
+            "decided_at",
+            "due_at",
+        )
     )
-    return wait_stats(waits, overdue)
+    for policy, order, name, department, status, opened, decided_at, due in rows:
+        if opened is None:  # excluded by the query; the column itself is optional
+            continue
+        # A re-opened step (a rescheduled change's final approval) is pending again.
+        closed_at = None if status == StepStatus.PENDING else decided_at
+        wait = Wait(opened_at=opened, decided_at=closed_at, due_at=due)
+        yield policy, order, name, department or NO_DEPARTMENT, wait
 
 
-def change_outcomes() -> Outcomes:
-    """One query: how decided changes ended and how implemented ones went."""
-    counts = ChangeRequest.objects.aggregate(
+def _approver_waits(period: Period) -> Iterable[tuple[str, Wait]]:
+    """Two queries: each decision on a step opened in the period (from the step's opening to
+    that person's decision), and each seat of a still open step."""
+    in_period = {
+        "step__opened_at__gte": period.starts_at,
+        "step__opened_at__lt": period.ends_at,
+    }
+    decisions = Decision.objects.filter(**in_period).values_list(
+        "approver__username", "step__opened_at", "decided_at", "step__due_at"
+    )
+    for username, opened, decided_at, due in decisions:
+        # A decision before the step's latest opening belongs to an earlier opening.
+        if opened is not None and decided_at >= opened:
+            yield username, Wait(opened_at=opened, decided_at=decided_at, due_at=due)
+    seats = StepApprover.objects.filter(step__status=StepStatus.PENDING, **in_period).values_list(
+        "user__username", "step__opened_at", "step__due_at"
+    )
+    for username, opened, due in seats:
+        if opened is not None:
+            yield username, Wait(opened_at=opened, decided_at=None, due_at=due)
+
+
+def change_outcomes(period: Period) -> Outcomes:
+    """One query: how the changes submitted in the period were decided and how they went."""
+    counts = ChangeRequest.objects.filter(
+        submitted_at__gte=period.starts_at, submitted_at__lt=period.ends_at
+    ).aggregate(
         approved=Count("pk", filter=Q(approved_at__isnull=False)),
         rejected=Count("pk", filter=Q(state=ChangeState.REJECTED)),
         completed=Count("pk", filter=~Q(outcome="")),
@@ -127,23 +224,75 @@ def change_outcomes() -> Outcomes:
     )
 
 
+def report(*, period: Period, now: datetime | None = None) -> Report:
+    """Every figure of the metrics page for `period`, in four queries."""
+    now = now or timezone.now()
+    steps = list(_waiting_steps(period))
+    approvers = sorted(_approver_waits(period), key=lambda item: item[0])
+    return Report(
+        period=period,
+        steps=wait_stats((((p, name), w) for p, _o, name, _d, w in steps), now=now),
+        departments=wait_stats(
+            (((d, ""), w) for *_r, d, w in sorted(steps, key=lambda s: s[3])), now=now
+        ),
+        approvers=wait_stats((((u, ""), w) for u, w in approvers), now=now),
+        outcomes=change_outcomes(period),
+    )
+
+
 @dataclass(frozen=True)
 class Bar:
+    """A bar drawn to scale: `percent` of the longest bar of its chart."""
+
     label: str
     value: float
     text: str
-    y: int
-    width: float
+    percent: float
 
 
-def bar_chart(
-    rows: Iterable[tuple[str, float | None, str]], *, width: int = 300, row_height: int = 28
-) -> tuple[list[Bar], int]:
-    """Geometry for a horizontal SVG bar chart: bars scaled to the largest value, and the height."""
+def bars(rows: Iterable[tuple[str, float | None, str]]) -> list[Bar]:
+    """Bars scaled to the largest value of the chart (no value: no bar)."""
     items = [(label, value or 0.0, text) for label, value, text in rows]
     top = max((value for _l, value, _t in items), default=0.0) or 1.0
-    bars = [
-        Bar(label, value, text, y=i * row_height, width=round(width * value / top, 1))
-        for i, (label, value, text) in enumerate(items)
+    return [
+        Bar(label, value, text, percent=round(100 * value / top, 1)) for label, value, text in items
     ]
-    return bars, max(len(bars), 1) * row_height
+
+
+CSV_COLUMNS = (
+    "table",
+    "group",
+    "step",
+    "decided",
+    "median_hours",
+    "p90_hours",
+    "open_overdue",
+    "decided_late",
+)
+
+
+def _cell(value: object) -> object:
+    """Spreadsheets run a cell that starts with = + - or @ as a formula; names are data."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_rows(report_: Report) -> Iterable[tuple[object, ...]]:
+    """The waiting figures as rows under CSV_COLUMNS (hours rounded to 0.01)."""
+    tables = (("step", report_.steps), ("department", report_.departments))
+    for table, stats in (*tables, ("approver", report_.approvers)):
+        for s in stats:
+            median = None if s.median_hours is None else round(s.median_hours, 2)
+            p90 = None if s.p90_hours is None else round(s.p90_hours, 2)
+            values = (
+                table,
+                s.group,
+                s.name,
+                s.decided,
+                median,
+                p90,
+                s.overdue_open,
+                s.decided_late,
+            )
+            yield tuple(_cell(v) for v in values)

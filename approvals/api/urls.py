@@ -12,6 +12,7 @@ from approvals.api.views.changes import ChangeViewSet
 from approvals.api.views.compliance import ComplianceView
 from approvals.api.views.delegations import DelegationViewSet
 from approvals.api.views.inbox import InboxView
+from approvals.api.views.metrics import MetricsView
 from approvals.api.views.reference import (
     DepartmentListView,
     MeView,
@@ -50,6 +51,7 @@ urlpatterns = [
     path("policies/", PolicyListView.as_view(), name="policies"),
     path("templates/", TemplateListView.as_view(), name="templates"),
     path("me/", MeView.as_view(), name="me"),
+    path("metrics/", MetricsView.as_view(), name="metrics"),
     *router.urls,
     # Anything else under /api/v1/ (malformed ids included) answers JSON, not an HTML page.
     re_path(r"^.*$", not_found),

@@ -162,8 +162,8 @@ class ChangeForm(forms.Form):
             (u.username, u.get_full_name() or u.username) for u in implementers
         ]
         if self.is_bound and self._standard_with_template():
-            # The catalogue template already says what the change is and does.
-            for name in ("title", "description"):
+            # The catalogue template already says what the change is, does and affects.
+            for name in ("title", "description", "impact"):
                 self.fields[name].required = False
 
     def _standard_with_template(self) -> bool:
@@ -177,6 +177,7 @@ class ChangeForm(forms.Form):
         if cleaned.get("change_type") == ChangeType.STANDARD and template is not None:
             cleaned["title"] = cleaned.get("title") or template.name
             cleaned["description"] = cleaned.get("description") or template.description
+            cleaned["impact"] = template.impact
         return cleaned
 
     def to_data(self) -> dict[str, Any]:
@@ -336,3 +337,21 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = _blank(_("any")) + [(a, a) for a in actions]  # type: ignore[attr-defined]
+
+
+class MetricsPeriodForm(forms.Form):
+    """The days the metrics cover, both included; blank: the last 90 days."""
+
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("Give an end on or after the start."))
+        return cleaned

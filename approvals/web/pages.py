@@ -1,11 +1,15 @@
 """Calendar, metrics, the process guide and delegations."""
 
+import csv
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,7 +20,7 @@ from approvals.exceptions import InvalidInput
 from approvals.policy import segregation_rules
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, form_errors, user_of
-from approvals.web.forms import DelegationForm
+from approvals.web.forms import DelegationForm, MetricsPeriodForm
 from approvals.workflow import delegations
 
 
@@ -45,59 +49,99 @@ def calendar(request: HttpRequest) -> HttpResponse:
     return render(request, "approvals/calendar.html", context)
 
 
-def _hours(value: float | None) -> str:
-    if value is None:
+def duration_text(hours: float | None) -> str:
+    """A wait as people say it: seconds are "< 1 min", then minutes, hours, days."""
+    if hours is None:
         return "—"
-    if value < 1:
-        return f"{value * 60:.0f} min"
-    return f"{value:.1f} h"
+    if hours < 1 / 60:
+        return _("< 1 min")
+    if hours < 1:
+        return _("%(n)d min") % {"n": round(hours * 60)}
+    if hours < 48:
+        return _("%(n).1f h") % {"n": hours}
+    return _("%(n).1f d") % {"n": hours / 24}
 
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
+def _wait_rows(stats: list[metrics.WaitStats]) -> list[dict[str, Any]]:
+    """Table rows with median and 90th-percentile bars on one scale: the table's longest wait."""
+    top = max((s.p90_hours or 0.0 for s in stats), default=0.0) or 1.0
+    return [
+        {
+            "s": s,
+            "median": duration_text(s.median_hours),
+            "p90": duration_text(s.p90_hours),
+            "median_percent": round(100 * (s.median_hours or 0.0) / top, 1),
+            "p90_percent": round(100 * (s.p90_hours or 0.0) / top, 1),
+        }
+        for s in stats
+    ]
+
+
+def _period(request: HttpRequest) -> tuple[MetricsPeriodForm, metrics.Period]:
+    form = MetricsPeriodForm(request.GET or None)
+    valid = form.is_valid()  # an unbound form is not valid: the default period
+    cleaned = form.cleaned_data if valid else {}
+    period = metrics.period_of(since=cleaned.get("since"), until=cleaned.get("until"))
+    return form, period
+
+
 @login_required
 def metrics_page(request: HttpRequest) -> HttpResponse:
-    waits = metrics.step_waits()
-    outcomes = metrics.change_outcomes()
-    median_bars, median_height = metrics.bar_chart(
-        (w.label, w.median_hours, _hours(w.median_hours)) for w in waits
-    )
-    p90_bars, p90_height = metrics.bar_chart(
-        (w.label, w.p90_hours, _hours(w.p90_hours)) for w in waits
-    )
-    overdue_bars, overdue_height = metrics.bar_chart(
-        (w.label, float(w.overdue_open), str(w.overdue_open)) for w in waits
-    )
+    form, period = _period(request)
+    report = metrics.report(period=period)
+    outcomes = report.outcomes
     rates = [
         (_("Approval rate"), outcomes.approval_rate),
         (_("Rejection rate"), outcomes.rejection_rate),
         (_("Success rate"), outcomes.success_rate),
     ]
-    rate_bars, rate_height = metrics.bar_chart(
-        ((label, value, _percent(value)) for label, value in rates), width=300
-    )
-    charts = [
-        {"title": _("Median wait per step kind"), "bars": median_bars, "height": median_height},
-        {"title": _("90th percentile wait"), "bars": p90_bars, "height": p90_height},
-        {"title": _("Open steps overdue"), "bars": overdue_bars, "height": overdue_height},
-    ]
+    query = urlencode({"since": period.since.isoformat(), "until": period.until.isoformat()})
     context = {
-        "waits": [
+        "form": form,
+        "period": period,
+        "csv_url": f"{reverse('web:metrics_csv')}?{query}",
+        "api_url": f"{reverse('api:metrics')}?{query}",
+        "tables": [
             {
-                "w": w,
-                "median": _hours(w.median_hours),
-                "p90": _hours(w.p90_hours),
-            }
-            for w in waits
+                "id": "steps",
+                "title": _("Time waiting per step of each policy"),
+                "group": _("Policy"),
+                "name": _("Step"),
+                "rows": _wait_rows(report.steps),
+            },
+            {
+                "id": "departments",
+                "title": _("Time waiting per requester's department"),
+                "group": _("Department"),
+                "rows": _wait_rows(report.departments),
+            },
+            {
+                "id": "approvers",
+                "title": _("Time waiting per approver"),
+                "group": _("Approver"),
+                "rows": _wait_rows(report.approvers),
+            },
         ],
-        "charts": charts,
-        "rate_chart": {"title": _("Outcomes"), "bars": rate_bars, "height": rate_height},
+        "rate_bars": metrics.bars((label, value, _percent(value)) for label, value in rates),
         "outcomes": outcomes,
-        "rates": [(label, _percent(value)) for label, value in rates],
     }
     return render(request, "approvals/metrics.html", context)
+
+
+@login_required
+def metrics_csv(request: HttpRequest) -> HttpResponse:
+    _form, period = _period(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"metrics-{period.since.isoformat()}-{period.until.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(metrics.CSV_COLUMNS)
+    writer.writerows(metrics.csv_rows(metrics.report(period=period)))
+    return response
 
 
 @login_required

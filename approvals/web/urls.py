@@ -24,6 +24,7 @@ urlpatterns = [
     path("implement/", queues.implementer_queue, name="implementer_queue"),
     path("calendar/", pages.calendar, name="calendar"),
     path("metrics/", pages.metrics_page, name="metrics"),
+    path("metrics/export/", pages.metrics_csv, name="metrics_csv"),
     path("how-approvals-work/", pages.how_it_works, name="how_it_works"),
     path("delegations/", pages.delegation_list, name="delegations"),
     path("delegations/<int:delegation_id>/end/", pages.delegation_end, name="delegation_end"),
