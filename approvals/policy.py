@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from approvals.localization import localized, reader_name
 from approvals.choices import (
     APPROVAL_STATES,
     OPEN_STATES,
@@ -438,7 +437,7 @@ def check_start(
     if names:
         raise InvalidTransition(
             _("A blackout window is in force (%(names)s); only emergency changes may start now.")
-            % {"names": ", ".join(reader_name(n) for n in names)}
+            % {"names": ", ".join(names)}
         )
     window = start_window(change)
     at = now or timezone.now()
@@ -552,7 +551,7 @@ def change_warnings(
                 {
                     "kind": "blackout",
                     "detail": _("The planned window overlaps the blackout window “%(name)s”.")
-                    % {"name": reader_name(name)},
+                    % {"name": name},
                     "window": name,
                     "starts_at": starts,
                     "ends_at": ends,
@@ -584,7 +583,7 @@ def change_warnings(
                     "detail": _(
                         "Nobody may decide the step “%(step)s” under the segregation rules; a change manager must reassign it."
                     )
-                    % {"step": localized(step)},
+                    % {"step": step.name},
                     "step": step.pk,
                 }
             )
