@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -311,7 +311,7 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
         methods=["get", "post"],
         pagination_class=PagePagination,
         filterset_class=None,
-        parser_classes=[MultiPartParser, FormParser, JSONParser],
+        parser_classes=[MultiPartParser],
     )
     def attachments(self, request: Request, pk: str) -> Response:
         change_id = self.ensure_visible(pk)
