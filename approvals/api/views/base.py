@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from approvals.api.idempotency import IdempotentPostMixin
+from approvals.api.throttling import FailOpen
 from approvals.choices import Role
 from approvals.exceptions import NotFound
 from approvals.policy import Actor
@@ -49,6 +51,10 @@ class ApiMixin(IdempotentPostMixin, APIView):
     """Base of the API views."""
 
     permission_classes: Sequence[type[BasePermission]] = (IsAuthenticated, AuditorsReadOnly)
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # The configured throttles, let through while their cache is unreachable.
+        return [FailOpen(throttle) for throttle in super().get_throttles()]
 
     @property
     def actor(self) -> Actor:
