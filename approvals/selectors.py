@@ -34,7 +34,6 @@ from approvals.models import (
     ChangeRequest,
     Decision,
     Delegation,
-    Department,
     Profile,
     StepApprover,
 )
