@@ -3,6 +3,7 @@ from .changes import ApprovalStep, Attachment, ChangeRequest, Comment, Decision,
 from .evidence import AuditCheckpoint, AuditVerification
 from .org import Delegation, Department, Profile
 from .policies import BlackoutWindow, ChangeTemplate, Policy, PolicyStep
+from .saved_filters import SavedFilter
 
 __all__ = [
     "ApprovalStep",
@@ -22,5 +23,6 @@ __all__ = [
     "Policy",
     "PolicyStep",
     "Profile",
+    "SavedFilter",
     "StepApprover",
 ]

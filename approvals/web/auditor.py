@@ -1,28 +1,37 @@
 """Pages for auditors: the trail, one event, snapshots, and verification runs (the one thing
 an auditor starts: it changes nothing but adds a run to the record)."""
 
+import csv
+import json
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from approvals.api.serializers.audit import EVENT_FIELDS, event_row
 from approvals.choices import Role
 from approvals.evidence import runs
 from approvals.evidence.compliance import compliance_report, default_period
 from approvals.exceptions import NotFound
 from approvals.models import AuditCheckpoint, AuditEvent, AuditSnapshot, AuditVerification
 from approvals.models.evidence import VerificationStatus
+from approvals.policy import change_key
 from approvals.web import selectors
-from approvals.web.common import domain_errors, role_required
+from approvals.web.common import domain_errors, error_page, role_required
 from approvals.web.forms import AuditFilterForm
 
 PAGE_SIZE = 25
+EXPORT_CHUNK = 2000
 
 
 def _day_start(day: date | None, *, days: int = 0) -> datetime | None:
@@ -34,25 +43,90 @@ def _day_start(day: date | None, *, days: int = 0) -> datetime | None:
         return None
 
 
+def _trail_filters(form: AuditFilterForm) -> dict:
+    """The trail page's filters, which its exports apply too."""
+    if not form.is_valid():
+        return {}
+    data = form.cleaned_data
+    return {
+        "change": data["change"].replace("\x00", "").strip(),
+        "actor": data["actor"].replace("\x00", "").strip(),
+        "action": data["action"],
+        "since": _day_start(data["since"]),
+        "until": _day_start(data["until"], days=1),
+    }
+
+
 @role_required(Role.AUDITOR)
 def trail(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, actions=selectors.audit_actions())
-    filters: dict = {}
-    if form.is_valid():
-        data = form.cleaned_data
-        filters = {
-            "change": data["change"].strip(),
-            "actor": data["actor"].strip(),
-            "action": data["action"],
-            "since": _day_start(data["since"]),
-            "until": _day_start(data["until"], days=1),
-        }
-    events = selectors.audit_events(**filters)
+    events = selectors.audit_events(**_trail_filters(form))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("format", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
     return render(request, "approvals/audit/trail.html", context)
+
+
+class _Echo:
+    """A write-only file for csv.writer: hands each row back instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _export_row(event: AuditEvent) -> dict[str, Any]:
+    """An event as the API export writes it (every field its hash covers, so the file can be
+    verified offline), with the change's key beside its id."""
+    row = event_row(event)
+    return {
+        **row,
+        "change_key": change_key(event.change_id) if event.change_id else None,
+    }
+
+
+EXPORT_FIELDS = (*EVENT_FIELDS[: EVENT_FIELDS.index("change") + 1], "change_key") + tuple(
+    EVENT_FIELDS[EVENT_FIELDS.index("change") + 1 :]
+)
+
+
+def _csv_lines(events: Iterator[AuditEvent]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_FIELDS)
+    for event in events:
+        row = _export_row(event)
+        for name in ("data", "snapshot"):
+            row[name] = json.dumps(row[name], cls=DjangoJSONEncoder, ensure_ascii=False)
+        yield writer.writerow(["" if row[name] is None else row[name] for name in EXPORT_FIELDS])
+
+
+def _json_lines(events: Iterator[AuditEvent]) -> Iterator[str]:
+    yield "["
+    separator = ""
+    for event in events:
+        yield separator + json.dumps(_export_row(event), cls=DjangoJSONEncoder, ensure_ascii=False)
+        separator = ",\n"
+    yield "]\n"
+
+
+@role_required(Role.AUDITOR)
+def trail_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The events the trail page shows with the same filters, oldest first, streamed as CSV or
+    JSON."""
+    kind = request.GET.get("format", "csv")
+    if kind not in ("csv", "json"):
+        return error_page(request, _("Choose csv or json."), 400)
+    form = AuditFilterForm(request.GET or None, actions=selectors.audit_actions())
+    events = selectors.audit_events(**_trail_filters(form)).order_by("seq")
+    rows = events.iterator(chunk_size=EXPORT_CHUNK)
+    if kind == "csv":
+        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(_json_lines(rows), content_type="application/json")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
+    return response
 
 
 @role_required(Role.AUDITOR)
@@ -67,7 +141,12 @@ def event_detail(request: HttpRequest, seq: int) -> HttpResponse:
 @role_required(Role.AUDITOR)
 def snapshots(request: HttpRequest) -> HttpResponse:
     page = Paginator(AuditSnapshot.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "approvals/audit/snapshots.html", {"page": page})
+    context = {
+        "page": page,
+        "interval_minutes": max(1, round(settings.AUDIT_SNAPSHOT_INTERVAL_SECONDS / 60)),
+        "margin_seconds": round(settings.AUDIT_SNAPSHOT_MARGIN_SECONDS),
+    }
+    return render(request, "approvals/audit/snapshots.html", context)
 
 
 @role_required(Role.AUDITOR)

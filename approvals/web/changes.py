@@ -5,7 +5,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -49,27 +48,6 @@ User = get_user_model()
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = selectors.dashboard_data(actor_of(request))
     return render(request, "approvals/dashboard.html", context)
-
-
-@login_required
-def change_list(request: HttpRequest) -> HttpResponse:
-    state = request.GET.get("state", "")
-    state = state if state in ChangeState.values else ""
-    # PostgreSQL text cannot hold NUL; a pasted one must not break the page.
-    search = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    changes = selectors.change_list(actor_of(request), state=state, search=search)
-    page = Paginator(changes, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "changes": page,
-        "page": page,
-        "query": query.urlencode(),
-        "states": ChangeState.choices,
-        "state": state,
-        "q": search,
-    }
-    return render(request, "approvals/change_list.html", context)
 
 
 def _load(request: HttpRequest, change_id: int) -> ChangeRequest:
@@ -242,6 +220,9 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
     actions = actions_for(actor, change)
     route = route_of(change)
     earlier = [s for s in getattr(change, "all_steps", []) if s.round != change.round]
+    events = selectors.timeline(change)
+    # Approvers of a later round see what the requester changed since the earlier round asked.
+    resubmitted = change.round > 0 and change.state != ChangeState.DRAFT
     context = {
         "change": change,
         "actions": actions,
@@ -257,7 +238,8 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         "reschedule_form": RescheduleForm(
             initial={"planned_start": change.planned_start, "planned_end": change.planned_end}
         ),
-        "events": selectors.timeline(change),
+        "events": events,
+        "edits_since": selectors.edits_since_information_request(events) if resubmitted else [],
         "conflicts": selectors.conflicts_for_change(change),
         "now": timezone.now(),
         "decision_form": DecisionForm(),

@@ -1,20 +1,29 @@
 """Work queues: the approver inbox, the assessor queue and the implementer queue."""
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals import workflow
-from approvals.choices import Role
+from approvals.choices import ApproverRule, ApproverSource, DecisionKind, ReviewOutcome, Role
 from approvals.exceptions import DomainError, InvalidInput
-from approvals.policy import change_warnings, check_assess, decision_seat, is_overdue
+from approvals.policy import (
+    OpenStep,
+    change_warnings,
+    check_assess,
+    decision_seat,
+    is_overdue,
+    quorum_needed,
+)
 from approvals.selectors import (
     actions_for,
-    as_open_step,
     blackout_windows,
     inbox_counts,
     unstaffed_steps,
@@ -41,6 +50,48 @@ APPROVER_ROLES = (
 )
 
 
+MAX_BULK = 100
+
+
+def _time_left(due_at: datetime | None, now: datetime) -> dict | None:
+    """How long until the step is due, in the largest unit that reads naturally."""
+    if due_at is None:
+        return None
+    seconds = abs((due_at - now).total_seconds())
+    if seconds < 3600:
+        n = max(1, round(seconds / 60))
+        amount = ngettext("%(n)s min", "%(n)s min", n) % {"n": n}
+    elif seconds < 48 * 3600:
+        n = round(seconds / 3600)
+        amount = ngettext("%(n)s h", "%(n)s h", n) % {"n": n}
+    else:
+        n = round(seconds / 86400)
+        amount = ngettext("%(n)s day", "%(n)s days", n) % {"n": n}
+    if due_at < now:
+        return {"overdue": True, "text": _("%(amount)s past due") % {"amount": amount}}
+    return {"overdue": False, "text": _("due in %(amount)s") % {"amount": amount}}
+
+
+def _progress(open_step: OpenStep) -> dict | None:
+    """Approvals so far against the quorum, for steps that need more than one ("1 of 2 heads")."""
+    step = open_step.step
+    route_seats = [u for u, source in open_step.seats.items() if source == ApproverSource.ROUTE]
+    needed = quorum_needed(step.quorum, len(route_seats))
+    if needed < 2:
+        return None
+    done = sum(1 for u in route_seats if open_step.decided.get(u) == DecisionKind.APPROVE)
+    if step.approver_rule == ApproverRule.OTHER_DEPARTMENT_HEADS:
+        text = ngettext("%(done)s of %(needed)s head", "%(done)s of %(needed)s heads", needed) % {
+            "done": done,
+            "needed": needed,
+        }
+    else:
+        text = ngettext(
+            "%(done)s of %(needed)s approval", "%(done)s of %(needed)s approvals", needed
+        ) % {"done": done, "needed": needed}
+    return {"done": done, "needed": needed, "text": text}
+
+
 def _inbox_context(request: HttpRequest) -> dict:
     actor = actor_of(request)
     rows = []
@@ -48,8 +99,9 @@ def _inbox_context(request: HttpRequest) -> dict:
     windows = blackout_windows(now)
     for step in selectors.inbox_rows(actor):
         # The same rule the decision will apply names the seat used (own, or as delegate).
+        open_step = selectors.inbox_open_step(step)
         try:
-            seat = decision_seat(actor, step.change, as_open_step(step))
+            seat = decision_seat(actor, step.change, open_step)
         except DomainError:
             continue  # the list and the rule disagree only in a race: show what can be decided
         seats = {s.user_id: s.user for s in step.seats.all()}
@@ -58,6 +110,8 @@ def _inbox_context(request: HttpRequest) -> dict:
                 "step": step,
                 "change": step.change,
                 "overdue": is_overdue(step, now),
+                "time_left": _time_left(step.due_at, now),
+                "progress": _progress(open_step),
                 "on_behalf_of": seats.get(seat.on_behalf_of_id) if seat.on_behalf_of_id else None,
                 "warnings": change_warnings(
                     step.change,
@@ -72,18 +126,30 @@ def _inbox_context(request: HttpRequest) -> dict:
     unstaffed = list(unstaffed_steps()) if Role.CHANGE_MANAGER in actor.roles else []
     return {
         "rows": rows,
+        "count": len(rows),
         "overdue_count": sum(1 for r in rows if r["overdue"]),
         "unstaffed": unstaffed,
+        "max_bulk": MAX_BULK,
     }
+
+
+def _may_use_inbox(request: HttpRequest) -> bool:
+    actor = actor_of(request)
+    return not actor.is_auditor and bool(actor.roles & set(APPROVER_ROLES) or actor.delegator_ids)
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """Steps I may decide now, oldest due first. Anyone holding a delegated seat also sees it."""
-    actor = actor_of(request)
-    if actor.is_auditor or not (actor.roles & set(APPROVER_ROLES) or actor.delegator_ids):
+    if not _may_use_inbox(request):
         return error_page(request, _("This page is not available to your role."), 403)
-    return render(request, "approvals/inbox.html", _inbox_context(request))
+    context = _inbox_context(request)
+    request.inbox_count = context["count"]  # type: ignore[attr-defined]  # the menu's count
+    return render(request, "approvals/inbox.html", context)
+
+
+def _input_message(error: InvalidInput) -> str:
+    return "; ".join(m for msgs in error.errors.values() for m in msgs)
 
 
 @login_required
@@ -109,8 +175,7 @@ def inbox_decide(request: HttpRequest, change_id: int) -> HttpResponse:
             actions=form.cleaned_data["actions"],
         )
     except InvalidInput as error:
-        text = "; ".join(m for msgs in error.errors.values() for m in msgs)
-        return error_page(request, text, 400)
+        return error_page(request, _input_message(error), 400)
     done = {
         "approve": _("You approved %(key)s."),
         "reject": _("You rejected %(key)s."),
@@ -122,6 +187,61 @@ def inbox_decide(request: HttpRequest, change_id: int) -> HttpResponse:
         return render(request, "approvals/partials/_inbox_done.html", context)
     messages.success(request, done)
     return redirect("web:inbox")
+
+
+def _bulk_step_ids(request: HttpRequest) -> list[int]:
+    ids: list[int] = []
+    for value in request.POST.getlist("step")[:MAX_BULK]:
+        if value.isdigit() and len(value) <= 15 and int(value) not in ids:
+            ids.append(int(value))
+    return ids
+
+
+@login_required
+@require_POST
+def inbox_bulk_decide(request: HttpRequest) -> HttpResponse:
+    """Approve the selected steps with one comment: each is its own decision through the
+    workflow service, accepted or refused on its own, and the summary names each refusal."""
+    if not _may_use_inbox(request):
+        return error_page(request, _("This page is not available to your role."), 403)
+    ids = _bulk_step_ids(request)
+    if not ids:
+        messages.error(request, _("Select the steps to approve first."))
+        return redirect("web:inbox")
+    comment = request.POST.get("comment", "").replace("\x00", "")
+    approved: list[str] = []
+    refused: list[str] = []
+    for target in selectors.bulk_targets(actor_of(request), ids):
+        if target.change_id is None:
+            refused.append(f"#{target.step_id} — " + _("No such step."))
+            continue
+        try:
+            workflow.step_decide(
+                actor=user_of(request),
+                change_id=target.change_id,
+                decision=DecisionKind.APPROVE,
+                comment=comment,
+                step_id=target.step_id,
+                outcome=ReviewOutcome.ACCEPTED if target.is_review else "",
+            )
+        except InvalidInput as error:
+            refused.append(f"{target.key} — {_input_message(error)}")
+        except DomainError as error:
+            refused.append(f"{target.key} — {error.message}")
+        else:
+            approved.append(target.key)
+    _bulk_summary(request, approved, refused)
+    return redirect("web:inbox")
+
+
+def _bulk_summary(request: HttpRequest, approved: list[str], refused: list[str]) -> None:
+    summary = ngettext("%(n)s approved", "%(n)s approved", len(approved)) % {"n": len(approved)}
+    if not refused:
+        messages.success(request, summary + " (" + ", ".join(approved) + ").")
+        return
+    refusals = ngettext("%(n)s refused", "%(n)s refused", len(refused)) % {"n": len(refused)}
+    level = messages.warning if approved else messages.error
+    level(request, f"{summary}, {refusals}: " + "; ".join(refused))
 
 
 @role_required(Role.ASSESSOR)

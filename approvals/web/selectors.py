@@ -2,22 +2,41 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 
-from approvals.choices import OPEN_STATES, ChangeState
+from approvals.choices import LEVELS, OPEN_STATES, ChangeState, StepKind, StepStatus
 from approvals.models import (
     ApprovalStep,
     AuditEvent,
     BlackoutWindow,
     ChangeRequest,
+    Decision,
     Delegation,
+    Department,
     Policy,
     PolicyStep,
+    SavedFilter,
     StepApprover,
 )
-from approvals.policy import Actor
+from approvals.policy import Actor, OpenStep, RoundDecision, change_key
 from approvals.selectors import inbox, inbox_counts, visible_changes, with_route
 
 SCHEDULED_STATES = (ChangeState.APPROVED, ChangeState.IMPLEMENTING)
@@ -46,13 +65,122 @@ def dashboard_data(actor: Actor) -> dict:
     }
 
 
-def change_list(actor: Actor, *, state: str = "", search: str = "") -> QuerySet[ChangeRequest]:
-    qs = visible_changes(actor).select_related("requester").prefetch_related("departments")
-    if state:
-        qs = qs.filter(state=state)
-    if search:
-        qs = qs.filter(Q(title__icontains=search) | Q(description__icontains=search))
-    return qs.order_by("-updated_at")
+@dataclass(frozen=True)
+class ChangeListFilters:
+    """What the change list may be narrowed and sorted by (values already validated)."""
+
+    state: str = ""
+    search: str = ""
+    change_type: str = ""
+    impact: str = ""
+    risk: str = ""
+    department: str = ""
+    requester: str = ""
+    implementer: str = ""
+    planned_from: datetime | None = None
+    planned_until: datetime | None = None
+    waiting_on_me: bool = False
+    sort: str = "-updated"
+
+
+def _level(field: str) -> Case:
+    """Impact and risk ordered by severity, not alphabetically."""
+    whens = [When(**{field: name}, then=Value(rank)) for name, rank in LEVELS.items()]
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+def _current_step_name() -> Subquery:
+    steps = ApprovalStep.objects.filter(
+        change=OuterRef("pk"), round=OuterRef("round"), status=StepStatus.PENDING
+    ).order_by("order")
+    return Subquery(steps.values("name")[:1], output_field=CharField())
+
+
+SORTS = {
+    "key": ("pk",),
+    "title": ("title", "pk"),
+    "state": ("state", "pk"),
+    "step": ("current_step", "pk"),
+    "risk": ("risk_rank", "pk"),
+    "impact": ("impact_rank", "pk"),
+    "start": ("planned_start", "pk"),
+    "requester": ("requester__username", "pk"),
+    "updated": ("updated_at", "pk"),
+}
+
+
+def _ordering(sort: str) -> list[Any]:
+    name = sort.removeprefix("-")
+    fields = SORTS.get(name, SORTS["updated"])
+    if name == "start":  # changes without a window go last whichever way
+        first = F("planned_start")
+        head = first.desc(nulls_last=True) if sort.startswith("-") else first.asc(nulls_last=True)
+        return [head, "-pk" if sort.startswith("-") else "pk"]
+    return [f"-{f}" if sort.startswith("-") else f for f in fields]
+
+
+def change_list(actor: Actor, filters: ChangeListFilters) -> QuerySet[ChangeRequest]:
+    """The changes `actor` may see, narrowed by `filters`, with their current step's name (one
+    query for the rows, one for their departments)."""
+    qs = visible_changes(actor)
+    f = filters
+    exact = {
+        "state": f.state,
+        "change_type": f.change_type,
+        "impact": f.impact,
+        "risk": f.risk,
+        "requester__username": f.requester,
+        "implementer__username": f.implementer,
+    }
+    qs = qs.filter(**{name: value for name, value in exact.items() if value})
+    if f.department:
+        qs = qs.filter(departments__code=f.department).distinct()
+    if f.search:
+        qs = qs.filter(Q(title__icontains=f.search) | Q(description__icontains=f.search))
+    if f.planned_from:  # windows overlapping the chosen period
+        qs = qs.filter(planned_end__gt=f.planned_from)
+    if f.planned_until:
+        qs = qs.filter(planned_start__lt=f.planned_until)
+    if f.waiting_on_me:
+        qs = qs.filter(pk__in=inbox(actor).values("change_id"))
+    return (
+        qs.select_related("requester")
+        .annotate(
+            current_step=_current_step_name(),
+            risk_rank=_level("risk"),
+            impact_rank=_level("impact"),
+        )
+        .order_by(*_ordering(f.sort))
+    )
+
+
+@dataclass(frozen=True)
+class ListChoices:
+    """What the change list's filter bar offers: department codes and the viewer's saved
+    filters (loaded together in one query)."""
+
+    departments: list[str]
+    saved_filters: list[SavedFilter]
+
+
+def list_choices(actor: Actor) -> ListChoices:
+    kind = Value("department", output_field=CharField())
+    departments = Department.objects.annotate(
+        kind=kind, text=Value("", output_field=CharField())
+    ).values_list("kind", "pk", "code", "text")
+    saved = (
+        SavedFilter.objects.filter(user_id=actor.id)
+        .annotate(kind=Value("saved", output_field=CharField()))
+        .values_list("kind", "pk", "name", "query")
+    )
+    codes: list[str] = []
+    filters: list[SavedFilter] = []
+    for row_kind, pk, name, query in departments.order_by().union(saved.order_by(), all=True):
+        if row_kind == "department":
+            codes.append(name)
+        else:
+            filters.append(SavedFilter(pk=pk, user_id=actor.id, name=name, query=query))
+    return ListChoices(sorted(codes), sorted(filters, key=lambda f: (f.name, f.pk)))
 
 
 def change_for_page(actor: Actor, change_id: int) -> ChangeRequest | None:
@@ -64,6 +192,57 @@ def change_for_page(actor: Actor, change_id: int) -> ChangeRequest | None:
 
 def timeline(change: ChangeRequest) -> list[AuditEvent]:
     return list(change.audit_events.order_by("seq"))
+
+
+def _readable(name: str, value: Any) -> str:
+    """An edited field's recorded value as a reader expects it (choice labels, local times)."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    try:
+        field: Any = ChangeRequest._meta.get_field(name)
+    except FieldDoesNotExist:
+        return str(value)
+    if getattr(field, "choices", None):
+        return str(dict(field.choices).get(value, value))
+    if isinstance(field, DateTimeField) and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+    return str(value)
+
+
+def _field_label(name: str) -> str:
+    try:
+        field: Any = ChangeRequest._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name))
+
+
+def edits_since_information_request(events: list[AuditEvent]) -> list[dict[str, str]]:
+    """What the requester changed after the last request for information, field by field: the
+    value the earlier round saw and the value now (from the `edited` events' old and new)."""
+    asked = max((i for i, e in enumerate(events) if e.action == "info_requested"), default=None)
+    if asked is None:
+        return []
+    fields: dict[str, dict[str, Any]] = {}
+    for event in events[asked + 1 :]:
+        if event.action != "edited":
+            continue
+        for name, diff in ((event.data or {}).get("changes") or {}).items():
+            entry = fields.setdefault(name, {"old": diff.get("old")})
+            entry["new"] = diff.get("new")
+    return [
+        {
+            "field": _field_label(name),
+            "old": _readable(name, values["old"]),
+            "new": _readable(name, values["new"]),
+        }
+        for name, values in fields.items()
+        if values["old"] != values["new"]
+    ]
 
 
 @dataclass(frozen=True)
@@ -172,10 +351,60 @@ def calendar_data(start: datetime | None = None, days: int = 42) -> dict:
 
 
 def inbox_rows(actor: Actor) -> list[ApprovalStep]:
-    """The inbox with each step's seats and decisions, so rows can say "on behalf of" (fixed
-    queries)."""
-    seats = StepApprover.objects.select_related("user")
-    return list(inbox(actor).prefetch_related(Prefetch("seats", queryset=seats), "decisions"))
+    """The inbox with each step's seats, each carrying its live decision (if any) and who made
+    it, so rows can say "on behalf of" and "1 of 2 heads" (fixed queries: the steps, their
+    seats, their departments)."""
+    live = Decision.objects.filter(
+        step_id=OuterRef("step_id"), seat_id=OuterRef("user_id"), voided=False
+    ).order_by("-pk")
+    seats = StepApprover.objects.select_related("user").annotate(
+        live_decision=Subquery(live.values("decision")[:1], output_field=CharField()),
+        decided_by=Subquery(live.values("approver_id")[:1], output_field=IntegerField()),
+    )
+    return list(inbox(actor).prefetch_related(Prefetch("seats", queryset=seats)))
+
+
+def inbox_open_step(step: ApprovalStep) -> OpenStep:
+    """The rules' view of an inbox step (`inbox_rows`): its seats and the decisions filling them."""
+    seats: list[Any] = list(step.seats.all())  # annotated by `inbox_rows`
+    filled = [s for s in seats if s.live_decision]
+    return OpenStep(
+        step=step,
+        seats={seat.user_id: seat.source for seat in seats},
+        decided={seat.user_id: seat.live_decision for seat in filled},
+        round_decisions=tuple(
+            RoundDecision(step.pk, step.kind, seat.decided_by, seat.user_id, seat.live_decision)
+            for seat in filled
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class BulkTarget:
+    """A step chosen for a bulk decision; `change_id` is None when the actor cannot see it."""
+
+    step_id: int
+    change_id: int | None = None
+    is_review: bool = False
+
+    @property
+    def key(self) -> str:
+        return change_key(self.change_id) if self.change_id else f"#{self.step_id}"
+
+
+def bulk_targets(actor: Actor, step_ids: list[int]) -> list[BulkTarget]:
+    """The chosen steps with their changes, in the order chosen (one query). Steps of changes
+    the actor may not see come back without a change, like steps that do not exist."""
+    rows = ApprovalStep.objects.filter(
+        pk__in=step_ids, change__in=visible_changes(actor)
+    ).values_list("pk", "change_id", "kind")
+    found = {pk: (change_id, kind) for pk, change_id, kind in rows}
+    return [
+        BulkTarget(pk, found[pk][0], found[pk][1] == StepKind.RETROSPECTIVE)
+        if pk in found
+        else BulkTarget(pk)
+        for pk in step_ids
+    ]
 
 
 def assessor_queue(actor: Actor) -> list[ChangeRequest]:

@@ -1,12 +1,19 @@
 from django.urls import path
 
-from approvals.web import auditor, changes, pages, queues
+from approvals.web import auditor, changes, lists, pages, queues
 
 app_name = "web"
 
 urlpatterns = [
     path("", changes.dashboard, name="dashboard"),
-    path("changes/", changes.change_list, name="change_list"),
+    path("changes/", lists.change_list, name="change_list"),
+    path("changes/export/", lists.change_export, name="change_export"),
+    path("changes/filters/", lists.saved_filter_create, name="saved_filter_create"),
+    path(
+        "changes/filters/<int:filter_id>/delete/",
+        lists.saved_filter_remove,
+        name="saved_filter_remove",
+    ),
     path("changes/new/", changes.change_new, name="change_new"),
     path("changes/route-preview/", changes.route_preview, name="route_preview"),
     path("changes/<int:change_id>/", changes.change_detail, name="change_detail"),
@@ -20,6 +27,7 @@ urlpatterns = [
     ),
     path("inbox/", queues.inbox, name="inbox"),
     path("inbox/<int:change_id>/decide/", queues.inbox_decide, name="inbox_decide"),
+    path("inbox/decide/", queues.inbox_bulk_decide, name="inbox_bulk_decide"),
     path("assess/", queues.assessor_queue, name="assessor_queue"),
     path("implement/", queues.implementer_queue, name="implementer_queue"),
     path("calendar/", pages.calendar, name="calendar"),
@@ -29,6 +37,7 @@ urlpatterns = [
     path("delegations/", pages.delegation_list, name="delegations"),
     path("delegations/<int:delegation_id>/end/", pages.delegation_end, name="delegation_end"),
     path("audit/", auditor.trail, name="audit_trail"),
+    path("audit/export/", auditor.trail_export, name="audit_export"),
     path("audit/events/<int:seq>/", auditor.event_detail, name="audit_event"),
     path("audit/snapshots/", auditor.snapshots, name="audit_snapshots"),
     path("audit/verify/", auditor.verify, name="audit_verify"),
