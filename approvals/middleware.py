@@ -67,7 +67,7 @@ def _declared_length(request: HttpRequest) -> int | None:
 class ApiGuardMiddleware:
     """Under /api/: a URL or body beyond the limits is answered in JSON before any work is done
     (DRF reads JSON bodies from the stream, past Django's own size check), and a view that finds
-    the database unreachable answers 503 with Retry-After."""
+    the database unreachable or a full disk answers 503 with Retry-After."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -91,13 +91,16 @@ class ApiGuardMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if request.path_info.startswith("/api/") and isinstance(
-            exception, OperationalError | InterfaceError
-        ):
-            from changemgmt.errors import database_unavailable
+        if not request.path_info.startswith("/api/"):
+            return None
+        from changemgmt.errors import database_unavailable, is_storage_full, storage_full
 
+        if isinstance(exception, OperationalError | InterfaceError):
             log.warning("database unavailable", exc_info=exception)
             return database_unavailable()
+        if is_storage_full(exception):
+            log.error("storage full", exc_info=exception)
+            return storage_full()
         return None
 
 

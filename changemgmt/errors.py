@@ -1,8 +1,9 @@
 """Error answers outside the API views: JSON for every path under /api/, Django's pages elsewhere.
 
-The database being unreachable is not a bug in the request: under /api/ it answers 503 with
-Retry-After, so clients retry instead of giving up."""
+The database being unreachable, or the disk holding attachments being full, is not a bug in the
+request: under /api/ it answers 503 with Retry-After, so clients retry instead of giving up."""
 
+import errno
 import sys
 from typing import Any
 
@@ -23,6 +24,26 @@ def database_unavailable() -> JsonResponse:
         {
             "detail": "The service is temporarily unavailable; try again shortly.",
             "code": "unavailable",
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+# A write the filesystem refused for want of space (or quota): nothing was recorded.
+STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+def is_storage_full(exc: BaseException | None) -> bool:
+    return isinstance(exc, OSError) and exc.errno in STORAGE_FULL_ERRNOS
+
+
+def storage_full() -> JsonResponse:
+    response = JsonResponse(
+        {
+            "detail": "There is no room to store files right now; nothing was saved. Try again later.",
+            "code": "storage_full",
         },
         status=503,
     )
@@ -56,6 +77,8 @@ def server_error(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     if _is_api(request):
         if isinstance(exc, OperationalError | InterfaceError):
             return database_unavailable()
+        if is_storage_full(exc):
+            return storage_full()
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request, **kwargs)
 
