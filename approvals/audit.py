@@ -366,3 +366,24 @@ def login_locked_out(*, username: str, ip_address: str, path: str, failures: int
         actor=None,
         data={"username": username, "ip_address": ip_address, "path": path, "failures": failures},
     )
+
+
+def directory_account_synced(
+    *, user_id: int, source: str, operation: str, before: dict | None, after: dict | None
+) -> AuditEvent:
+    """A sign-in through a directory (`oidc`, `ldap`) created an account or changed its roles or
+    department from the directory's groups and attributes. Recorded like an administrator's
+    grant (`roles_changed` when the roles moved), with the directory as its source."""
+    before, after = _plain(before), _plain(after)
+    moved = (before or {}).get("groups") != (after or {}).get("groups")
+    data = _configuration_data(
+        model="user", object_id=user_id, operation=operation, before=before, after=after
+    )
+    action = AuditAction.ROLES_CHANGED if moved else AuditAction.CONFIGURATION_CHANGED
+    return _record(action=action, actor=None, data={"source": source, **data})
+
+
+def mfa_recorded(*, user: User, action: str, data: dict[str, Any] | None = None) -> AuditEvent:
+    """Second-factor bookkeeping of `user`: `mfa_enrolled`, `mfa_removed`,
+    `mfa_recovery_codes_renewed` or `mfa_recovery_code_used` (never a code or a secret)."""
+    return _record(action=action, actor=user, data={"user": user.get_username(), **(data or {})})

@@ -37,6 +37,10 @@ INSTALLED_APPS = [
     "health_check",
     "approvals",
     "approvals.access",
+    "approvals.identity",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "approvals.api",
     "integrations",
     "notifications",
@@ -54,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Between the password and the second factor only the second step's pages are reachable.
+    "approvals.identity.middleware.MfaPendingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -422,6 +428,56 @@ AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0) or None
 if AXES_IPWARE_PROXY_COUNT:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
     AXES_IPWARE_PROXY_ORDER = "right-most"
+
+# --- enterprise sign-in (README "Single sign-on, LDAP and two-step sign-in") ------------------
+
+# OpenID Connect (mozilla-django-oidc): offered beside the local form when a client is set.
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# Directory group → role, e.g. "it-heads=approver,cab=cab,change-office=change_manager".
+OIDC_ROLE_MAP = env_str("OIDC_ROLE_MAP")
+OIDC_DEPARTMENT_CLAIM = env_str("OIDC_DEPARTMENT_CLAIM", "department")
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+
+# LDAP / Active Directory (django-auth-ldap): passwords checked by the directory when set.
+LDAP_SERVER_URI = env_str("LDAP_SERVER_URI")
+LDAP_ROLE_MAP = env_str("LDAP_ROLE_MAP")
+LDAP_DEPARTMENT_ATTRIBUTE = env_str("LDAP_DEPARTMENT_ATTRIBUTE", "departmentNumber")
+if LDAP_SERVER_URI:
+    from approvals.identity.ldap_config import ldap_settings
+
+    globals().update(
+        ldap_settings(
+            server_uri=LDAP_SERVER_URI,
+            bind_dn=env_str("LDAP_BIND_DN"),
+            bind_password=env_str("LDAP_BIND_PASSWORD"),
+            user_search_base=env_str("LDAP_USER_SEARCH_BASE"),
+            user_filter=env_str("LDAP_USER_FILTER", "(uid=%(user)s)"),
+            group_search_base=env_str("LDAP_GROUP_SEARCH_BASE"),
+            group_type=env_str("LDAP_GROUP_TYPE", "groupOfNames"),
+            start_tls=env_bool("LDAP_START_TLS", False),
+        )
+    )
+    # After the lockout's check, before local passwords (break-glass accounts stay local).
+    AUTHENTICATION_BACKENDS.insert(1, "approvals.identity.ldap.DirectoryLDAPBackend")
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("approvals.identity.oidc.DirectoryOIDCBackend")
+
+# Two-step sign-in (django-otp): required for these roles ("staff": staff and superusers),
+# optional for everyone else. Production requires it of change managers, auditors and staff.
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", [])
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Change approvals")
 
 # API tokens live this many days (then the client asks for a new one).
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)

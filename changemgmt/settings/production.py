@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from changemgmt.env import env_bool, env_int, env_str
+from changemgmt.env import env_bool, env_int, env_list, env_str
 
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, DATABASES, DEBUG, REDIS_URL, SECRET_KEY
@@ -37,6 +37,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 from changemgmt.env import env_bool as _env_bool  # noqa: E402
+
+# Two-step sign-in for those who configure, audit or administer (MFA_REQUIRED_ROLES= to opt out).
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["change_manager", "auditor", "staff"])
 
 # Webhook receivers get audit data: only over TLS (WEBHOOK_REQUIRE_HTTPS=0 to opt out).
 WEBHOOK_REQUIRE_HTTPS = _env_bool("WEBHOOK_REQUIRE_HTTPS", True)

@@ -77,6 +77,12 @@ class MeSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField()
+    otp = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="A code from the account's authenticator (or a recovery code), for accounts "
+        "with two-step sign-in.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):

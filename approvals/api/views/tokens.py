@@ -22,13 +22,15 @@ from approvals.api.serializers.reference import TokenRequestSerializer, TokenSer
 from approvals.api.serializers.tokens import TokenInfoSerializer
 from approvals.api.views.base import acting_user
 from approvals.exceptions import NotFound
+from approvals.identity.mfa import ENROL, VERIFY, mfa_step_after_sign_in, mfa_verify
 
 
 @extend_schema(
     summary="Exchange a username and password for an API token",
     description="The token expires after `API_TOKEN_DAYS` days (30 by default). Asked for "
     "from a signed-in browser session, it is revoked when that session signs out. After 5 wrong "
-    "passwords for one account from one address, sign-in is refused (429) for a cool-off period.",
+    "passwords for one account from one address, sign-in is refused (429) for a cool-off period. "
+    "An account with two-step sign-in also sends `otp`, a code from its authenticator.",
     request=TokenRequestSerializer,
     responses={200: TokenSerializer, **errors(400, 403)},
     auth=[],
@@ -55,11 +57,26 @@ class TokenView(APIView):
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with provided credentials."]}
             )
+        _check_second_factor(user, credentials.validated_data.get("otp", ""))
         # A successful sign-in: clears the failure count and records the last login.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         signed_in = request.user.is_authenticated and request.user.pk == user.pk
         session_key = (request._request.session.session_key or "") if signed_in else ""
         return Response({"token": token_issue(user=user, session_key=session_key)})
+
+
+def _check_second_factor(user: Any, otp: str) -> None:
+    step = mfa_step_after_sign_in(user)
+    if step == ENROL:
+        raise serializers.ValidationError(
+            {"otp": ["This account must set up two-step sign-in in the web pages first."]}
+        )
+    if step == VERIFY and not otp:
+        raise serializers.ValidationError(
+            {"otp": ["This account needs a code from its authenticator."]}
+        )
+    if step == VERIFY and not mfa_verify(user=user, code=otp):
+        raise serializers.ValidationError({"otp": ["That code is not right."]})
 
 
 def _current_token_id(request: Request) -> int | None:
