@@ -62,6 +62,16 @@ def _save_attachments(request: HttpRequest, change_id: int, files: list) -> None
         workflow.attachment_add(actor=user_of(request), change_id=change_id, upload=upload)
 
 
+def submitted_message(change: ChangeRequest) -> str:
+    """A standard change is not submitted for approval: it is pre-approved by its template."""
+    if change.change_type == ChangeType.STANDARD:
+        return _(
+            "%(key)s is pre-approved by its catalogue template: no approval steps; it may be "
+            "carried out in its window."
+        )
+    return _("%(key)s submitted.")
+
+
 def _save_change(
     request: HttpRequest, form: ChangeForm, change: ChangeRequest | None
 ) -> tuple[ChangeRequest | None, bool]:
@@ -79,7 +89,7 @@ def _save_change(
         _save_attachments(request, change.pk, form.cleaned_data.get("attachments") or [])
         if request.POST.get("intent") == "submit":
             workflow.change_submit(actor=user_of(request), change_id=change.pk)
-            messages.success(request, _("%(key)s submitted.") % {"key": change.key})
+            messages.success(request, submitted_message(change) % {"key": change.key})
         else:
             messages.success(request, _("%(key)s saved as a draft.") % {"key": change.key})
     except InvalidInput as error:
@@ -96,7 +106,8 @@ def _save_change(
 @require_http_methods(["GET", "POST"])
 def change_new(request: HttpRequest) -> HttpResponse:
     check_create(actor_of(request))
-    form = ChangeForm(request.POST or None, request.FILES or None)
+    initial = ChangeForm.initial_from_query(request.GET)
+    form = ChangeForm(request.POST or None, request.FILES or None, initial=initial)
     change = None
     if request.method == "POST" and form.is_valid():
         change, done = _save_change(request, form, None)
@@ -215,7 +226,16 @@ def route_preview(request: HttpRequest) -> HttpResponse:
 @login_required
 @domain_errors
 def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
-    change = _load(request, change_id)
+    return _detail_page(request, _load(request, change_id))
+
+
+def _detail_page(
+    request: HttpRequest,
+    change: ChangeRequest,
+    *,
+    attachment_form: AttachmentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     actor = actor_of(request)
     actions = actions_for(actor, change)
     route = route_of(change)
@@ -248,12 +268,12 @@ def change_detail(request: HttpRequest, change_id: int) -> HttpResponse:
         "feedback_form": FeedbackForm(),
         "comment_form": CommentForm(),
         "withdraw_form": WithdrawForm(),
-        "attachment_form": AttachmentForm(),
+        "attachment_form": attachment_form or AttachmentForm(),
         "can_attach": "comment" in actions
         and change.state not in (ChangeState.CLOSED, ChangeState.REJECTED, ChangeState.WITHDRAWN),
         "StepStatus": StepStatus,
     }
-    return render(request, "approvals/change_detail.html", context)
+    return render(request, "approvals/change_detail.html", context, status=status)
 
 
 def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str:
@@ -261,7 +281,7 @@ def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str
     user, pk, post = user_of(request), change.pk, request.POST
     if action == "submit":
         workflow.change_submit(actor=user, change_id=pk)
-        return _("%(key)s submitted.")
+        return submitted_message(change)
     if action == "withdraw":
         workflow.change_withdraw(actor=user, change_id=pk, comment=post.get("comment", ""))
         return _("%(key)s withdrawn.")
@@ -368,6 +388,13 @@ def change_action(request: HttpRequest, change_id: int, action: str) -> HttpResp
         message = _run_action(request, change, action)
     except InvalidInput as error:
         text = "; ".join(m for msgs in error.errors.values() for m in msgs)
+        if action == "attach" and not request.htmx:  # type: ignore[attr-defined]
+            # A refused file is named on the change page, at the file field, not on a page of
+            # its own.
+            form = AttachmentForm(request.POST, request.FILES)
+            if form.is_valid():  # the file arrived; the service refused it
+                form_errors(form, error)
+            return _detail_page(request, change, attachment_form=form, status=400)
         return error_page(request, text, 400)
     messages.success(request, message % {"key": change.key})
     target = request.POST.get("next", "")

@@ -31,6 +31,15 @@ class DateTimeLocal(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker, which reads and writes ISO dates whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -189,6 +198,14 @@ class ChangeForm(forms.Form):
         return data
 
     @staticmethod
+    def initial_from_query(query: Any) -> dict[str, Any]:
+        """A new change started from the catalogue: `?change_type=standard&template=<id>`."""
+        template = query.get("template", "")
+        if query.get("change_type") != ChangeType.STANDARD or not template.isdigit():
+            return {}
+        return {"change_type": ChangeType.STANDARD, "template": int(template)}
+
+    @staticmethod
     def initial_for(change: ChangeRequest) -> dict[str, Any]:
         initial = {name: getattr(change, name) for name in ChangeForm.base_fields}
         initial["departments"] = list(change.departments.all())
@@ -342,12 +359,8 @@ class AuditFilterForm(forms.Form):
 class MetricsPeriodForm(forms.Form):
     """The days the metrics cover, both included; blank: the last 90 days."""
 
-    since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

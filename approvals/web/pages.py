@@ -82,11 +82,14 @@ def _wait_rows(stats: list[metrics.WaitStats]) -> list[dict[str, Any]]:
 
 
 def _period(request: HttpRequest) -> tuple[MetricsPeriodForm, metrics.Period]:
-    form = MetricsPeriodForm(request.GET or None)
-    valid = form.is_valid()  # an unbound form is not valid: the default period
-    cleaned = form.cleaned_data if valid else {}
-    period = metrics.period_of(since=cleaned.get("since"), until=cleaned.get("until"))
-    return form, period
+    default = metrics.period_of(since=None, until=None)
+    form = MetricsPeriodForm(
+        request.GET or None, initial={"since": default.since, "until": default.until}
+    )
+    if not form.is_valid():  # an unbound form is not valid: the default period
+        return form, default
+    cleaned = form.cleaned_data
+    return form, metrics.period_of(since=cleaned.get("since"), until=cleaned.get("until"))
 
 
 @login_required

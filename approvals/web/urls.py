@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals.web import auditor, changes, lists, pages, queues
+from approvals.web import auditor, catalogue, changes, lists, pages, queues
 
 app_name = "web"
 
@@ -33,6 +33,7 @@ urlpatterns = [
     path("calendar/", pages.calendar, name="calendar"),
     path("metrics/", pages.metrics_page, name="metrics"),
     path("metrics/export/", pages.metrics_csv, name="metrics_csv"),
+    path("catalogue/", catalogue.catalogue, name="catalogue"),
     path("how-approvals-work/", pages.how_it_works, name="how_it_works"),
     path("delegations/", pages.delegation_list, name="delegations"),
     path("delegations/<int:delegation_id>/end/", pages.delegation_end, name="delegation_end"),
