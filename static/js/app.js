@@ -59,18 +59,49 @@
   // After a decision in place the row leaves; the focus goes to the next row (or the one
   // before it, when the last row was decided), so the approver can go on with the keyboard.
   var nextAfterSwap = null;
+
+  function showRowError(row) {
+    var slot = row && row.querySelector(".inline-error");
+    var list = document.getElementById("inbox-list");
+    if (!slot || !list) { return; }
+    var message = document.createElement("p");
+    message.className = "msg error";
+    message.setAttribute("role", "alert");
+    message.textContent = list.getAttribute("data-error") || "";
+    slot.replaceChildren(message);
+  }
+
+  function rowOf(element) {
+    return element && element.closest ? element.closest("#inbox-list > .inbox-row") : null;
+  }
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
+    var xhr = event.detail.xhr;
+    var row = rowOf(target);
+    // A whole page never lands in a row: an expired session goes to its sign-in page, anything
+    // else (a refused security token, say) shows a message in the row.
+    if (row && xhr && /<html[\s>]/i.test(xhr.responseText || "")) {
+      event.detail.shouldSwap = false;
+      if (/\/accounts\/login\//.test(xhr.responseURL || "")) {
+        window.location.assign(xhr.responseURL);
+      } else {
+        showRowError(row);
+      }
+      return;
+    }
     if (target && target.classList && target.classList.contains("inbox-row") && !event.detail.isError) {
       nextAfterSwap = target.nextElementSibling || target.previousElementSibling;
     }
-    // A response that is a whole page (an expired session's sign-in form) never lands in a
-    // row: the browser goes to it instead.
-    var xhr = event.detail.xhr;
-    if (xhr && /<html[\s>]/i.test(xhr.responseText || "") && target && target.closest && target.closest("#inbox-list")) {
-      event.detail.shouldSwap = false;
-      window.location.assign(xhr.responseURL || window.location.href);
-    }
+  });
+  // A server error or a lost connection: nothing is swapped, so say so in the row.
+  ["htmx:responseError", "htmx:sendError"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var row = rowOf(event.detail.elt);
+      if (row && (!event.detail.xhr || event.detail.xhr.status >= 500 || event.detail.xhr.status === 0)) {
+        showRowError(row);
+      }
+    });
   });
   document.addEventListener("htmx:afterSettle", function () {
     if (nextAfterSwap && nextAfterSwap.isConnected) { focusRow(nextAfterSwap); }

@@ -114,3 +114,22 @@ def test_the_inbox_in_chinese_at_desktop_and_phone_width(new_page, shot, alice, 
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 10, width
     shot(page, "daily-inbox-zh-phone")
+
+
+def test_a_decision_refused_with_a_whole_page_shows_a_message_in_its_row(new_page, alice, hank):
+    (change,) = _fill_inbox(alice, 1)
+    page = new_page("hank", width=DESKTOP["width"], height=DESKTOP["height"])
+    page.goto("/inbox/")
+    # a stale security token: the server refuses the post with its own full error page
+    page.evaluate(
+        "document.body.setAttribute('hx-headers', '{\"X-CSRFToken\": \"stale\"}');"
+        "document.querySelectorAll('input[name=csrfmiddlewaretoken]')"
+        ".forEach(function (i) { i.value = 'stale'; });"
+    )
+    row = page.locator(".inbox-row", has_text=change.title)
+    row.get_by_role("button", name="Approve", exact=True).click()
+    row.locator(".inline-error").get_by_text("The decision could not be confirmed").wait_for()
+    assert page.locator("html").count() == 1 and page.locator("header.site").count() == 1
+    assert row.locator("form.row-decide").count() == 1  # the row is still there to try again
+    change.refresh_from_db()
+    assert change.state == "tier_approval"
