@@ -115,12 +115,15 @@ def step_decide(
     outcome: str = "",
     actions: str = "",
     expected_version: int | None = None,
+    channel: dict[str, Any] | None = None,
 ) -> ChangeRequest:
     """Approve, reject or request information on the open step the actor may decide.
 
     `step_id` names the step decided (pages always send it): a decision for a step that is no
     longer open is refused as stale and changes nothing. On a submitted change the assessor may
-    reject it or send it back."""
+    reject it or send it back. `channel` names where a decision came from other than the
+    application (an e-mail or chat link: {"channel": "email", "token_id": 12}); it is recorded in
+    the decision's audit event."""
     comment, actions = (comment or "").strip(), (actions or "").strip()
     _check_input(decision, comment, outcome, actions)
     now = timezone.now()
@@ -162,6 +165,7 @@ def step_decide(
             "decision": decision,
             "comment": comment,
             "escalated": seat.escalated,
+            **(channel or {}),
         }
         if step.kind == StepKind.RETROSPECTIVE and decision == DecisionKind.REQUEST_INFO:
             # The review stays open; the implementer is asked for more (the seat is not used).

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "approvals.api",
     "integrations",
     "notifications",
+    "approvals_channels",
 ]
 
 MIDDLEWARE = [
@@ -335,12 +336,28 @@ REST_FRAMEWORK = {
 AUDIT_EVENT_CONSUMERS = [
     "integrations.webhooks.enqueue_deliveries",
     "notifications.consumers.notify",
+    "approvals_channels.chat.enqueue_messages",
 ]
 # Where the outbox keeps its ledger (one row per event and consumer) and its per-consumer floor.
 AUDIT_DISPATCH_LEDGER = "notifications.EventDispatch"
 AUDIT_DISPATCH_FLOOR = "notifications.EventDispatchFloor"
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
+# Chat robots (approvals_channels): attempts per message before it is given up; the sweep that
+# retries them and sends what quiet hours held back, and the hourly check for daily digests.
+CHAT_MAX_ATTEMPTS = env_int("CHAT_MAX_ATTEMPTS", 10)
+CELERY_BEAT_SCHEDULE |= {
+    "chat-sweep": {
+        "task": "approvals_channels.send_pending_chat",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    "daily-digest": {
+        "task": "approvals_channels.send_digests",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+}
 # Receivers must be https (on in production settings). Loopback, private, link-local, multicast,
 # reserved and cloud-metadata addresses are refused when a subscription is saved and again when
 # each delivery is sent, unless listed here (CIDR networks or host names, e.g. an on-premises
