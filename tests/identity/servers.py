@@ -118,10 +118,14 @@ class Provider:
     url: str
     client_id: str
     client_secret: str
-    process: subprocess.Popen
+    root: Path
 
     def endpoint(self, path: str) -> str:
         return f"{self.url}/openid/{path}"
+
+    def run(self, script: str) -> None:
+        """Run Python in the provider site (to change a user's groups there, say)."""
+        _provider_manage(self.root, "shell", "-c", script)
 
 
 def _provider_manage(root: Path, *args: str, stdin: str = "") -> str:
@@ -186,7 +190,7 @@ client.response_types.add(ResponseType.objects.get(value="code"))
             url=f"http://127.0.0.1:{port}",
             client_id=client_id,
             client_secret=client_secret,
-            process=process,
+            root=root,
         )
     finally:
         process.terminate()

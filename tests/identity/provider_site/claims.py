@@ -1,4 +1,3 @@
-from django.utils.translation import gettext_lazy as _
 from oidc_provider.lib.claims import ScopeClaims
 
 
@@ -13,7 +12,7 @@ def userinfo(claims, user):
 class DirectoryClaims(ScopeClaims):
     """The `groups` scope: the user's groups, and their department (the group `dept-<code>`)."""
 
-    info_groups = (_("Groups"), _("Your groups and department."))
+    info_groups = ("Groups", "Your groups and department.")
 
     def scope_groups(self):
         names = sorted(self.user.groups.values_list("name", flat=True))
