@@ -223,3 +223,38 @@ def test_anyone_else_is_refused_and_nothing_is_saved(hank, receiver):
             data={"name": "x", "platform": "slack", "url": receiver.url + "/x"},
         )
     assert (ChatTarget.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_an_approver_who_turned_chat_off_gets_no_button_and_the_message_opens_the_change(
+    sent, receiver, hank
+):
+    from approvals_channels.models import ChannelPreferences
+
+    ChannelPreferences.objects.create(user=hank, chat=False)
+    _target(receiver, "slack", path="/services/T/B/quiet")
+    change, requests = sent()
+    [button] = json.loads(requests[0]["body"])["blocks"][2]["elements"]
+    assert button["text"]["text"] == "Open the change"
+    assert button["url"].endswith(f"/changes/{change.pk}/")
+    assert not DecisionLink.objects.exists()
+
+
+def test_a_message_in_an_approvers_quiet_hours_goes_out_when_they_end(
+    sent, receiver, hank, time_machine
+):
+    from datetime import UTC, datetime, time
+
+    from approvals.models import Profile
+    from approvals_channels.models import ChannelPreferences
+
+    Profile.objects.filter(user=hank).update(time_zone="Asia/Shanghai")
+    ChannelPreferences.objects.create(user=hank, quiet_start=time(22), quiet_end=time(7))
+    time_machine.move_to(datetime(2026, 11, 23, 15, 0, tzinfo=UTC), tick=False)  # 23:00 there
+    _target(receiver, "slack", path="/services/T/B/night")
+    _change, requests = sent()
+    assert requests == []
+    delivery = ChatDelivery.objects.get()
+    assert delivery.next_attempt_at == datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # 07:00 there
+    time_machine.move_to(datetime(2026, 11, 23, 23, 1, tzinfo=UTC), tick=False)
+    assert chat.send_pending() == 1
+    assert len(requests) == 1
