@@ -11,4 +11,7 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from approvals.identity import receivers  # noqa: F401  (connects the sign-in receiver)
+        from approvals.identity import (  # noqa: F401  (the sign-in receiver, start-up checks)
+            checks,
+            receivers,
+        )
