@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from approvals.choices import ChangeState, DecisionKind, Role, StepKind
 from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, StepApprover
+from approvals_channels import preferences
 from notifications import emails
 from notifications.models import Notification, NotificationKind
 
@@ -154,4 +155,6 @@ def notify(events: list[AuditEvent]) -> None:
         return
     Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
     event_ids = [event.pk for event in events]
+    # Who turned in-app notifications off finds them read (no badge); the e-mail still goes.
+    transaction.on_commit(lambda: preferences.mark_read_without_in_app(event_ids))
     transaction.on_commit(lambda: emails.send_for_events(event_ids))

@@ -12,12 +12,14 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals_channels import mail as channel_mail
+from approvals_channels import preferences
 from notifications.models import Notification
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,8 @@ def _sendable(now: datetime) -> QuerySet[Notification]:
         .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - STALE_CLAIM))
         .filter(Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=now))
         .exclude(user__email="")
-        .select_related("user", "change")
+        .exclude(user__channel_preferences__email=False)
+        .select_related("user", "user__channel_preferences", "change")
     )
 
 
@@ -63,21 +66,28 @@ def message_id(notification: Notification) -> str:
 def _message(notification: Notification) -> EmailMessage:
     change = notification.change
     site = settings.SITE_URL.rstrip("/")
+    links = channel_mail.decision_links(notification)
     context = {
         "notification": notification,
+        "text": notification.message,
+        "links": links,
         "user": notification.user,
         "change": change,
         "change_url": f"{site}{reverse('web:change_detail', args=[change.pk])}" if change else "",
         "url": f"{site}{reverse('notifications:list')}",
     }
     body = render_to_string(f"emails/{notification.kind}.txt", context)
-    return EmailMessage(
+    body += channel_mail.links_text(links)
+    message = EmailMultiAlternatives(
         subject=notification.message.splitlines()[0][:200],  # names the change
-        body=body,
+        body=str(body),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.user.email],
         headers={"Message-ID": message_id(notification)},
     )
+    # HTML beside the text, with the approve / reject buttons of a "please decide" e-mail.
+    message.attach_alternative(channel_mail.html_of(context), "text/html")
+    return message
 
 
 def _claim(notification: Notification, now: datetime) -> bool:
@@ -102,6 +112,11 @@ def _send(notifications: QuerySet[Notification], *, now: datetime) -> int:
     sent = 0
     connection = get_connection()
     for notification in notifications:
+        quiet_until = preferences.quiet_until(notification.user, now=now)
+        if quiet_until is not None:
+            # The recipient's quiet hours: sent when they end, not counted as a failure.
+            Notification.objects.filter(pk=notification.pk).update(email_retry_at=quiet_until)
+            continue
         if not _claim(notification, now):
             continue  # another worker is sending it
         try:

@@ -1,0 +1,150 @@
+"""Each person chooses how they hear: channels, quiet hours, a daily digest; by page or API."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.core import mail
+
+from approvals.models import Profile
+from approvals_channels import mail as channel_mail
+from approvals_channels.models import ChannelPreferences
+from notifications import emails
+from notifications.models import Notification
+from tests.channels.support import NOTIFY, drain, open_step
+from tests.helpers import assessed
+
+pytestmark = pytest.mark.django_db
+
+# A Monday, 09:00 in Shanghai.
+MONDAY_9 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def api(client):
+    def call(user, method="get", data=None):
+        client.force_login(user)
+        if method == "put":
+            return client.put("/api/v1/me/preferences/", data, content_type="application/json")
+        return client.get("/api/v1/me/preferences/")
+
+    return call
+
+
+def test_preferences_start_with_every_channel_and_no_digest(api, hank):
+    reply = api(hank)
+    assert reply.status_code == 200
+    assert reply.json() == {
+        "in_app": True,
+        "email": True,
+        "chat": True,
+        "quiet_start": None,
+        "quiet_end": None,
+        "digest": False,
+        "digest_hour": 8,
+    }
+
+
+def test_a_person_sets_quiet_hours_and_a_digest_through_the_api(api, hank):
+    wanted = {
+        "in_app": True,
+        "email": True,
+        "chat": False,
+        "quiet_start": "22:00",
+        "quiet_end": "07:30",
+        "digest": True,
+        "digest_hour": 9,
+    }
+    assert api(hank, "put", wanted).json() == wanted
+    assert api(hank).json() == wanted
+
+
+def test_bad_preferences_are_refused_and_nothing_is_saved(api, hank):
+    reply = api(hank, "put", {"quiet_start": "25:00", "digest_hour": 30, "email": "yes"})
+    assert reply.status_code == 400
+    assert {"quiet_start", "digest_hour", "email"} <= set(reply.json())
+    assert not ChannelPreferences.objects.filter(user=hank).exists()
+
+
+def test_the_settings_page_saves_the_same_preferences(client, hank):
+    client.force_login(hank)
+    assert client.get("/me/notifications/").status_code == 200
+    reply = client.post(
+        "/me/notifications/",
+        {
+            "in_app": "on",
+            "email": "on",
+            "quiet_start": "21:00",
+            "quiet_end": "06:00",
+            "digest_hour": "7",
+        },
+    )
+    assert reply.status_code == 302
+    saved = ChannelPreferences.objects.get(user=hank)
+    assert (saved.chat, saved.quiet_start, saved.quiet_end, saved.digest_hour) == (
+        False,
+        time(21),
+        time(6),
+        7,
+    )
+
+
+def _shanghai(user):
+    Profile.objects.filter(user=user).update(time_zone="Asia/Shanghai")
+
+
+def test_no_email_in_quiet_hours_it_goes_out_when_they_end(
+    alice, hank, settings, time_machine, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_EVENT_CONSUMERS = [NOTIFY]
+    _shanghai(hank)
+    ChannelPreferences.objects.create(user=hank, quiet_start=time(22), quiet_end=time(7))
+    time_machine.move_to(MONDAY_9 - timedelta(hours=10), tick=False)  # 23:00 in Shanghai
+    assessed(alice)
+    drain(django_capture_on_commit_callbacks)
+    assert [m.to for m in mail.outbox if m.to == [hank.email]] == []
+    held = Notification.objects.get(user=hank, kind="step_opened")
+    assert held.emailed_at is None and held.email_attempts == 0
+    time_machine.move_to(MONDAY_9 - timedelta(hours=1, minutes=59), tick=False)  # 07:01
+    emails.send_pending()
+    assert [m.to for m in mail.outbox].count([hank.email]) == 1
+
+
+def test_who_turned_email_off_gets_none_and_who_turned_in_app_off_sees_no_badge(
+    alice, hank, settings, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_EVENT_CONSUMERS = [NOTIFY]
+    ChannelPreferences.objects.create(user=hank, email=False, in_app=False)
+    assessed(alice)
+    drain(django_capture_on_commit_callbacks)
+    emails.send_pending()
+    assert [hank.email] not in [m.to for m in mail.outbox]
+    assert Notification.objects.get(user=hank, kind="step_opened").read_at is not None
+
+
+def test_the_daily_digest_lists_what_waits_once_a_day_at_the_chosen_hour(alice, hank, time_machine):
+    _shanghai(hank)
+    ChannelPreferences.objects.create(user=hank, digest=True, digest_hour=9)
+    time_machine.move_to(MONDAY_9 - timedelta(hours=2), tick=False)
+    change = assessed(alice)
+    assert channel_mail.send_digests() == 0  # 07:00 in Shanghai: not yet
+    time_machine.move_to(MONDAY_9 + timedelta(minutes=5), tick=False)
+    assert channel_mail.send_digests() == 1
+    assert channel_mail.send_digests() == 0  # once a day
+    [digest] = [m for m in mail.outbox if m.to == [hank.email]]
+    assert change.key in digest.body and open_step(change).name in digest.body
+    assert change.key in digest.alternatives[0][0]
+    time_machine.move_to(MONDAY_9 + timedelta(days=1), tick=False)
+    assert channel_mail.send_digests() == 1
+
+
+def test_the_email_is_written_in_the_recipients_language(
+    alice, hank, settings, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_EVENT_CONSUMERS = [NOTIFY]
+    Profile.objects.filter(user=hank).update(language="zh-hans")
+    assessed(alice)
+    drain(django_capture_on_commit_callbacks)
+    [message] = [m for m in mail.outbox if m.to == [hank.email]]
+    assert message.extra_headers["Content-Language"] == "zh-hans"
+    html = message.alternatives[0][0]
+    assert "批准" in html and "驳回" in message.body
