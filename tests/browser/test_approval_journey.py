@@ -102,7 +102,7 @@ def test_the_chinese_interface_renders_the_inbox(new_page, shot, alice, hank):
         page.click("form.lang button")
     page.goto("/inbox/")
     assert page.locator("h1").inner_text() == "待办审批"
-    assert page.get_by_role("button", name="批准").count() == 1
+    assert page.get_by_role("button", name="批准", exact=True).count() == 1
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     shot(page, "07-inbox-zh")
     page.set_viewport_size({"width": 390, "height": 844})

@@ -118,7 +118,8 @@ def _decide(as_user, username, title, *, decision="approve", comment="", chinese
     row = page.locator(".inbox-row", has_text=title)
     assert row.count() == 1, f"{username} does not see {title!r} in the inbox"
     if comment:
-        row.locator("textarea").fill(comment)
+        row.locator("summary").click()  # the comment box opens on demand
+        row.locator("textarea[name=comment]").fill(comment)
     labels = ZH if chinese else EN
     row.get_by_role("button", name=labels[decision], exact=True).click()
     row.wait_for(state="detached")
