@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
+from approvals.choices import Role
 from approvals_channels import services
 from approvals_channels.models import ChatDelivery, ChatTarget, DecisionLink
 
@@ -21,8 +22,34 @@ class ChatTargetForm(forms.ModelForm):
         }
 
 
+def _change_manager(request: HttpRequest) -> bool:
+    """Chat targets belong to the change-manager role (the service checks it again)."""
+    user = request.user
+    return bool(
+        user.is_active
+        and (user.is_superuser or user.groups.filter(name=Role.CHANGE_MANAGER).exists())
+    )
+
+
+class ChangeManagerAdmin(admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _change_manager(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _change_manager(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _change_manager(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _change_manager(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _change_manager(request)
+
+
 @admin.register(ChatTarget)
-class ChatTargetAdmin(admin.ModelAdmin):
+class ChatTargetAdmin(ChangeManagerAdmin):
     form = ChatTargetForm
     list_display = ("name", "platform", "department", "policy_step", "is_active")
     list_filter = ("platform", "is_active")
@@ -40,7 +67,7 @@ class ChatTargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChatDelivery)
-class ChatDeliveryAdmin(admin.ModelAdmin):
+class ChatDeliveryAdmin(ChangeManagerAdmin):
     list_display = ("event", "target", "status", "attempts", "last_status_code", "delivered_at")
     list_filter = ("status",)
     list_select_related = ("target",)
@@ -52,9 +79,12 @@ class ChatDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(DecisionLink)
-class DecisionLinkAdmin(admin.ModelAdmin):
+class DecisionLinkAdmin(ChangeManagerAdmin):
     """Issued links, for tracing a decision's token id; the tokens themselves are never stored."""
 
     list_display = ("pk", "step", "user", "decision", "channel", "expires_at", "used_at")
@@ -66,4 +96,7 @@ class DecisionLinkAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -258,3 +258,35 @@ def test_a_message_in_an_approvers_quiet_hours_goes_out_when_they_end(
     time_machine.move_to(datetime(2026, 11, 23, 23, 1, tzinfo=UTC), tick=False)
     assert chat.send_pending() == 1
     assert len(requests) == 1
+
+
+def test_the_change_manager_adds_a_chat_target_in_the_admin_and_it_is_audited(
+    client, mia, receiver
+):
+    client.force_login(mia)
+    assert client.get("/admin/approvals_channels/chattarget/add/").status_code == 200
+    reply = client.post(
+        "/admin/approvals_channels/chattarget/add/",
+        {
+            "name": "Finance approvals",
+            "platform": "feishu",
+            "url": receiver.url + "/open-apis/bot/v2/hook/fin",
+            "secret": FEISHU_SECRET,
+            "department": Department.objects.get(code="FIN").pk,
+            "language": "zh-hans",
+            "is_active": "on",
+        },
+    )
+    assert reply.status_code == 302
+    target = ChatTarget.objects.get(name="Finance approvals")
+    assert target.secret == FEISHU_SECRET
+    event = AuditEvent.objects.filter(action="configuration_changed").latest("seq")
+    assert event.actor_name == "mia" and event.data["object"] == target.pk
+    assert FEISHU_SECRET not in json.dumps(event.data)
+
+
+def test_an_approver_cannot_reach_the_chat_targets_in_the_admin(client, hank):
+    client.force_login(hank)
+    reply = client.get("/admin/approvals_channels/chattarget/add/")
+    assert reply.status_code == 302 and "/login/" in reply["Location"]
+    assert not ChatTarget.objects.exists()
