@@ -47,6 +47,7 @@ User = get_user_model()
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = selectors.dashboard_data(actor_of(request))
+    request.inbox_count = context["inbox_count"]  # type: ignore[attr-defined]  # the menu's count
     return render(request, "approvals/dashboard.html", context)
 
 

@@ -205,3 +205,16 @@ def test_the_inbox_costs_at_most_eight_queries_whatever_its_length(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("web:inbox"))
     assert response.context["count"] == 10
+
+
+def test_the_dashboard_counts_the_inbox_once_for_its_tile_and_the_menu(
+    as_user, alice, hank, django_assert_max_num_queries
+):
+    assessed(alice)
+    client = as_user(hank)
+    client.get(reverse("web:dashboard"))
+    with django_assert_max_num_queries(20) as captured:
+        html = client.get(reverse("web:dashboard")).content.decode()
+    counting = [q["sql"] for q in captured.captured_queries if "overdue_count" in q["sql"]]
+    assert len(counting) == 1
+    assert '<span id="nav-inbox-count" class="count">1</span>' in html
