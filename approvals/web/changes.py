@@ -1,10 +1,13 @@
 """Change pages: dashboard, list, form with route preview, detail with its actions."""
 
+from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,9 +20,10 @@ from approvals.choices import ChangeState, ChangeType, DecisionKind, StepStatus
 from approvals.downloads import attachment_response
 from approvals.exceptions import DomainError, InvalidInput, NotFound
 from approvals.models import ChangeRequest, Decision, Department
-from approvals.policy import awaits_review, check_create, check_edit
+from approvals.policy import awaits_review, blackouts_overlapping, check_create, check_edit
 from approvals.selectors import (
     actions_for,
+    blackout_windows,
     open_step_of,
     review_statuses,
     route_of,
@@ -28,6 +32,7 @@ from approvals.selectors import (
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, error_page, form_errors, user_of
 from approvals.web.forms import (
+    DATETIME_FORMATS,
     AssessForm,
     AssessmentStopForm,
     AttachmentForm,
@@ -173,22 +178,48 @@ def _preview_from(form: ChangeForm, request: HttpRequest) -> dict:
         str(values.get("change_type") or "normal"),
         str(values.get("impact") or "low"),
         codes,
+        planned_start=_planned(values.get("planned_start")),
+        planned_end=_planned(values.get("planned_end")),
     )
 
 
+def _planned(value: object) -> datetime | None:
+    """A planned time as typed in the form (or already a datetime); None when unreadable."""
+    if isinstance(value, datetime):
+        return value
+    field = forms.DateTimeField(required=False, input_formats=DATETIME_FORMATS)
+    try:
+        return field.clean(value)
+    except ValidationError:
+        return None
+
+
 def route_preview_for(
-    request: HttpRequest, change_type: str, impact: str, codes: list[str]
+    request: HttpRequest,
+    change_type: str,
+    impact: str,
+    codes: list[str],
+    *,
+    planned_start: datetime | None = None,
+    planned_end: datetime | None = None,
 ) -> dict:
-    """The route the policy would choose now for these answers (nothing is saved)."""
+    """The route the policy would choose now for these answers, and the blackout windows the
+    planned window overlaps (nothing is saved)."""
     actor = actor_of(request)
-    if change_type == ChangeType.STANDARD:
-        return {"standard": True}
-    if change_type not in ChangeType.values:
-        return {"error": _("Choose a change type.")}
     departments = list(Department.objects.filter(code__in=codes))
     own = Department.objects.filter(pk=actor.department_id).first() if actor.department_id else None
     if own is not None and own not in departments:
         departments.append(own)
+    blackouts = []
+    if planned_start is not None and planned_end is not None and planned_start < planned_end:
+        overlapping = blackouts_overlapping(
+            blackout_windows(), [d.pk for d in departments], planned_start, planned_end
+        )
+        blackouts = [{"name": n, "starts_at": s, "ends_at": e} for n, s, e in overlapping]
+    if change_type == ChangeType.STANDARD:
+        return {"standard": True, "blackouts": blackouts}
+    if change_type not in ChangeType.values:
+        return {"error": _("Choose a change type."), "blackouts": blackouts}
     draft = ChangeRequest(requester_id=actor.id, change_type=change_type, impact=impact)
     try:
         policy = routing.choose_policy(change_type, routing.change_level(impact))
@@ -196,7 +227,7 @@ def route_preview_for(
             change=draft, policy=policy, departments=departments, requester_department=own
         )
     except DomainError as error:
-        return {"error": error.message}
+        return {"error": error.message, "blackouts": blackouts}
     users = User.objects.in_bulk([u for p in planned for u in p.seats])
     steps = [
         {
@@ -209,7 +240,12 @@ def route_preview_for(
         }
         for p in planned
     ]
-    return {"policy": policy, "steps": steps, "cross": len(departments) >= 2}
+    return {
+        "policy": policy,
+        "steps": steps,
+        "cross": len(departments) >= 2,
+        "blackouts": blackouts,
+    }
 
 
 @login_required
@@ -220,6 +256,8 @@ def route_preview(request: HttpRequest) -> HttpResponse:
         request.GET.get("change_type", "normal"),
         request.GET.get("impact", "low"),
         [code.replace("\x00", "") for code in request.GET.getlist("departments")],
+        planned_start=_planned(request.GET.get("planned_start", "").replace("\x00", "")),
+        planned_end=_planned(request.GET.get("planned_end", "").replace("\x00", "")),
     )
     return render(request, "approvals/partials/_route_preview.html", {"preview": preview})
 
@@ -294,7 +332,8 @@ def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str
             "request_info": _("You asked for more information on %(key)s."),
         }[action]
     if action == "reassign":
-        workflow.step_reassign(actor=user, change_id=pk, **_valid(ReassignForm(post)))
+        values = _valid(ReassignForm(post))
+        workflow.step_reassign(actor=user, change_id=pk, step_id=values.pop("step"), **values)
         return _("The seat of %(key)s was reassigned.")
     if action == "reschedule":
         workflow.change_reschedule(actor=user, change_id=pk, **_valid(RescheduleForm(post)))

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from approvals.choices import ChangeState
 from approvals.models import ChangeRequest
+from tests.browser.inbox import write_comment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,7 +71,7 @@ def test_change_goes_from_form_to_approval_and_into_the_audit_trail(
     row.get_by_role("button", name="Reject").click()
     row.locator(".inline-error").get_by_text("a comment is required").wait_for()
     assert row.count() == 1
-    row.locator("textarea").fill("Fine by IT.")
+    write_comment(row, "Fine by IT.")
     row.get_by_role("button", name="Approve").click()
     row.wait_for(state="detached")
     assert page.evaluate("window.__noReload") is True  # same document: no navigation happened

@@ -13,7 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _seed(alice, bob):
-    start = timezone.now() + timedelta(days=2)
+    # A window open now: the approved change starts at once.
+    start = timezone.now() + timedelta(minutes=5)
     window = {"planned_start": start, "planned_end": start + timedelta(hours=3)}
     new_change(alice, title="Tidy the backup schedule")
     late = assessed(alice, title="Rotate database credentials", impact="medium", **window)

@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.browser.inbox import write_comment
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
@@ -37,6 +39,13 @@ ZH = {
 
 def _local(dt):
     return timezone.localtime(dt).strftime("%Y-%m-%dT%H:%M")
+
+
+def _plan_window_open_now(page):
+    """A planned window that is open now: the approved change may start at once."""
+    start = timezone.now() + timedelta(minutes=5)
+    page.fill("#id_planned_start", _local(start))
+    page.fill("#id_planned_end", _local(start + timedelta(hours=2)))
 
 
 def _switch_to_chinese(page):
@@ -71,9 +80,7 @@ def _create(page, title, *, change_type="normal", impact="low", departments=(), 
     for code in departments:
         page.check(f"input[name=departments][value={code}]")
     page.select_option("#id_implementer", "ivan")
-    start = timezone.now() + timedelta(days=2)
-    page.fill("#id_planned_start", _local(start))
-    page.fill("#id_planned_end", _local(start + timedelta(hours=2)))
+    _plan_window_open_now(page)
     if plans:
         page.fill("#id_backout_plan", "Restore the snapshot taken before the change.")
         page.fill("#id_test_plan", "Run the smoke suite.")
@@ -118,8 +125,7 @@ def _decide(as_user, username, title, *, decision="approve", comment="", chinese
     row = page.locator(".inbox-row", has_text=title)
     assert row.count() == 1, f"{username} does not see {title!r} in the inbox"
     if comment:
-        row.locator("summary").click()  # the comment box opens on demand
-        row.locator("textarea[name=comment]").fill(comment)
+        write_comment(row, comment)
     labels = ZH if chinese else EN
     row.get_by_role("button", name=labels[decision], exact=True).click()
     row.wait_for(state="detached")
@@ -204,6 +210,7 @@ def test_high_impact_change_needs_plans_and_five_decisions(as_user, shot):
     alice.fill("#id_title", "High: replace the core switch")
     alice.fill("#id_description", "Swap the core switch for the new model.")
     alice.select_option("#id_impact", "high")
+    _plan_window_open_now(alice)
     alice.click("button[value=submit]")
     assert alice.locator(".errors").count() >= 1
     assert alice.get_by_text("Required before submitting a high or critical impact change.").count()
@@ -290,6 +297,7 @@ def test_standard_change_from_the_catalogue_is_approved_at_once(as_user, shot):
     alice.select_option("#id_template", label="Renew a TLS certificate on the load balancer")
     # Title, description and plans come from the template when left blank.
     alice.select_option("#id_implementer", "ivan")
+    _plan_window_open_now(alice)
     alice.click("button[value=submit]")
     alice.wait_for_url(DETAIL)
     change_id = DETAIL.search(alice.url).group(1)
