@@ -159,3 +159,14 @@ def test_signed_out_visitors_see_no_metrics(demo):
     from rest_framework.test import APIClient
 
     assert APIClient().get("/api/v1/metrics/").status_code == 401
+
+
+def test_the_schema_documents_the_metrics_endpoint_and_its_period(demo):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/v1/metrics/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"since", "until"}
+    assert set(operation["responses"]) >= {"200", "400"}
+    body = schema["components"]["schemas"]["Metrics"]["properties"]
+    assert {"steps", "departments", "approvers", "outcomes"} <= set(body)
