@@ -449,8 +449,19 @@ def _decision_events() -> Iterator[tuple]:
 def _check_decisions() -> None:
     """Every Decision row has its event (same change, step, approver and decision) and every
     decision event its row: the pages and the API show the rows, the trail is the proof."""
-    rows = groupby(_decision_rows(), key=lambda r: r[0])
-    events = groupby(_decision_events(), key=lambda e: e[0])
+    decision_rows, decision_events = _decision_rows(), _decision_events()
+    try:
+        _match_decisions(decision_rows, decision_events)
+    finally:
+        # Stopping at the first mismatch leaves both server-side cursors half read: close them
+        # now, inside this transaction, rather than whenever the collector gets to them.
+        decision_rows.close()  # type: ignore[attr-defined]
+        decision_events.close()  # type: ignore[attr-defined]
+
+
+def _match_decisions(decision_rows: Iterator[tuple], decision_events: Iterator[tuple]) -> None:
+    rows = groupby(decision_rows, key=lambda r: r[0])
+    events = groupby(decision_events, key=lambda e: e[0])
     row_step, row_group = next(rows, (None, iter(())))
     event_step, event_group = next(events, (None, iter(())))
     while row_step is not None or event_step is not None:
