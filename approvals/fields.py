@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 
 from approvals.choices import Category, ChangeType, Impact, Role, TemplateStatus
 from approvals.exceptions import InvalidInput
+from approvals.limits import CHANGE_TEXT_MAX, checked_text
 from approvals.models import ChangeRequest, ChangeTemplate, Department
 from approvals.templates import REQUESTER_SET, differing_fields, template_departments
 
 User = get_user_model()
 
-TEXT_FIELDS = ("goal", "scope", "expected_impact", "backout_plan", "test_plan")
 EDITABLE = (
     "title",
     "description",
@@ -79,23 +79,16 @@ def clean_change_fields(
 
 def _texts(data: dict[str, Any], partial: bool, errors: Errors) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("title", "description"):
-        if name in data or not partial:
-            value = data.get(name)
-            value = value.strip() if isinstance(value, str) else value
-            if not isinstance(value, str) or not value:
-                errors[name] = [_("This field is required.")]
-            elif name == "title" and len(value) > 200:
-                errors[name] = [_("At most 200 characters.")]
+    for name, limit in CHANGE_TEXT_MAX.items():
+        required = name in ("title", "description")
+        if name in data or (required and not partial):
+            text, problem = checked_text(
+                data.get(name), limit=limit, required=required, one_line=name == "title"
+            )
+            if problem is not None:
+                errors[name] = [problem]
             else:
-                out[name] = value
-    for name in TEXT_FIELDS:
-        if name in data:
-            value = "" if data[name] is None else data[name]
-            if not isinstance(value, str):
-                errors[name] = [_("Must be text.")]
-            else:
-                out[name] = value
+                out[name] = text
     return out
 
 

@@ -17,6 +17,14 @@ from approvals.choices import (
     Role,
     TemplateStatus,
 )
+from approvals.limits import (
+    DELEGATION_REASON_MAX,
+    DESCRIPTION_MAX,
+    NARRATIVE_MAX,
+    NOTE_MAX,
+    PLAN_MAX,
+    TITLE_MAX,
+)
 from approvals.models import ChangeRequest, ChangeTemplate, Department
 
 User = get_user_model()
@@ -58,33 +66,40 @@ def _blank(label: Any) -> list[tuple[str, Any]]:
     return [("", label)]
 
 
+def _text_area(rows: int, limit: int) -> forms.Textarea:
+    # The browser counts a line break as one character, and the services store it as one; a
+    # form's max_length would count the CRLF a browser posts as two. So the limit is announced
+    # here and enforced by the services (approvals.limits).
+    return forms.Textarea(attrs={"rows": rows, "maxlength": limit})
+
+
 class ChangeForm(forms.Form):
     title = forms.CharField(
         label=_("Title"),
-        max_length=200,
+        max_length=TITLE_MAX,
         help_text=_("A short name that says what changes, e.g. “Upgrade the ticketing database”."),
     )
     description = forms.CharField(
         label=_("Description"),
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=_text_area(4, DESCRIPTION_MAX),
         help_text=_("What will be done, step by step, in plain words."),
     )
     goal = forms.CharField(
         label=_("Goal"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=_text_area(2, NARRATIVE_MAX),
         help_text=_("Why the change is needed: the objective it serves."),
     )
     scope = forms.CharField(
         label=_("Scope"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=_text_area(2, NARRATIVE_MAX),
         help_text=_("Systems, services, processes and people the change touches."),
     )
     expected_impact = forms.CharField(
         label=_("Expected impact"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=_text_area(2, NARRATIVE_MAX),
         help_text=_("What users will notice during and after the change (downtime, slowness)."),
     )
     change_type = forms.ChoiceField(
@@ -147,13 +162,13 @@ class ChangeForm(forms.Form):
     backout_plan = forms.CharField(
         label=_("Backout plan"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=_text_area(3, PLAN_MAX),
         help_text=_("How to return to the previous state if the change goes wrong."),
     )
     test_plan = forms.CharField(
         label=_("Test plan"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=_text_area(3, PLAN_MAX),
         help_text=_("How you will check that the change worked."),
     )
     attachments = MultipleFileField(
@@ -222,14 +237,13 @@ class DecisionForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"),
         required=False,
-        max_length=10000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=_text_area(2, NOTE_MAX),
         help_text=_("Required to reject or to request information."),
     )
     outcome = forms.ChoiceField(
         label=_("Review outcome"), choices=[("", ""), *ReviewOutcome.choices], required=False
     )
-    actions = forms.CharField(label=_("Follow-up actions"), required=False, max_length=10000)
+    actions = forms.CharField(label=_("Follow-up actions"), required=False, max_length=NOTE_MAX)
 
 
 class AssessmentStopForm(forms.Form):
@@ -238,14 +252,14 @@ class AssessmentStopForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[(DecisionKind.REJECT, ""), (DecisionKind.REQUEST_INFO, "")]
     )
-    comment = forms.CharField(max_length=10000)
+    comment = forms.CharField(widget=_text_area(3, NOTE_MAX))
 
 
 class ReassignForm(forms.Form):
     step = forms.IntegerField(min_value=1, max_value=2**53, widget=forms.HiddenInput)
     from_user = forms.CharField(required=False, max_length=150)
     to_user = forms.CharField(max_length=150)
-    reason = forms.CharField(max_length=2000)
+    reason = forms.CharField(widget=_text_area(2, NOTE_MAX))
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         if data is not None:  # the page's field names: from, to
@@ -265,9 +279,7 @@ class RescheduleForm(forms.Form):
     planned_end = forms.DateTimeField(
         label=_("New planned end"), widget=DateTimeLocal(), input_formats=DATETIME_FORMATS
     )
-    reason = forms.CharField(
-        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    reason = forms.CharField(label=_("Reason"), widget=_text_area(2, NOTE_MAX))
 
 
 class AssessForm(forms.Form):
@@ -276,7 +288,7 @@ class AssessForm(forms.Form):
     notes = forms.CharField(
         label=_("Assessment notes"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=_text_area(4, NOTE_MAX),
         help_text=_("Feasibility, impact and risk as the technical team sees them."),
     )
 
@@ -284,30 +296,28 @@ class AssessForm(forms.Form):
 class CompleteForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
     notes = forms.CharField(
-        label=_("Implementation notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Implementation notes"), required=False, widget=_text_area(3, NOTE_MAX)
     )
 
 
 class FeedbackForm(forms.Form):
     summary = forms.CharField(
         label=_("Summary"),
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=_text_area(3, NOTE_MAX),
         help_text=_("What was done and how it went."),
     )
     lessons = forms.CharField(
-        label=_("Lessons learned"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Lessons learned"), required=False, widget=_text_area(3, NOTE_MAX)
     )
 
 
 class CommentForm(forms.Form):
-    text = forms.CharField(
-        label=_("Comment"), max_length=10000, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    text = forms.CharField(label=_("Comment"), widget=_text_area(3, NOTE_MAX))
 
 
 class WithdrawForm(forms.Form):
     comment = forms.CharField(
-        label=_("Reason for withdrawing"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason for withdrawing"), required=False, widget=_text_area(2, NOTE_MAX)
     )
 
 
@@ -325,7 +335,7 @@ class DelegationForm(forms.Form):
     ends_at = forms.DateTimeField(
         label=_("Ends at"), widget=DateTimeLocal(), input_formats=DATETIME_FORMATS
     )
-    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=DELEGATION_REASON_MAX, required=False)
 
     def __init__(self, *args: Any, user_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from approvals import audit, outbox
 from approvals.choices import ChangeState
 from approvals.exceptions import InvalidInput, InvalidTransition
+from approvals.limits import NOTE_MAX, clean_text
 from approvals.models import Attachment, Comment
 from approvals.selectors import load_actor
 from approvals.workflow.common import check_version, lock_for_contribution
@@ -20,11 +21,13 @@ from approvals.workflow.common import check_version, lock_for_contribution
 def change_comment(
     *, actor: User, change_id: int, text: str, expected_version: int | None = None
 ) -> Comment:
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput({"text": [_("A comment cannot be empty.")]})
-    if len(text) > 10000:
-        raise InvalidInput({"text": [_("A comment is at most 10,000 characters.")]})
+    text = clean_text(
+        text,
+        field="text",
+        limit=NOTE_MAX,
+        required=True,
+        required_message=_("A comment cannot be empty."),
+    )
     who = load_actor(actor)
     with transaction.atomic():
         change = lock_for_contribution(change_id, who)

@@ -22,6 +22,7 @@ from approvals.choices import (
     StepStatus,
 )
 from approvals.exceptions import InvalidInput, NotFound
+from approvals.limits import NOTE_MAX, checked_text
 from approvals.models import ApprovalStep, ChangeRequest, Decision, Delegation, StepApprover
 from approvals.policy import (
     EXCLUDED_DECIDED_THIS_STEP,
@@ -91,18 +92,26 @@ def _round_steps(change: ChangeRequest, actor_id: int, now: datetime) -> list[Ro
     return list(steps.values())
 
 
-def _check_input(decision: str, comment: str, outcome: str, actions: str) -> None:
+def _check_input(decision: str, comment: str, outcome: str, actions: str) -> tuple[str, str]:
+    """The comment and follow-up actions as stored; InvalidInput listing every problem."""
     errors: dict[str, list[str]] = {}
+    comment, comment_problem = checked_text(comment, limit=NOTE_MAX)
+    actions, actions_problem = checked_text(actions, limit=NOTE_MAX)
     if decision not in DecisionKind.values:
         errors["decision"] = [_("Choose approve, reject or request_info.")]
-    if decision != DecisionKind.APPROVE and not comment:
+    if comment_problem:
+        errors["comment"] = [comment_problem]
+    elif decision != DecisionKind.APPROVE and not comment:
         errors["comment"] = [_("Say why: a comment is required.")]
     if outcome and outcome not in ReviewOutcome.values:
         errors["outcome"] = [_("Choose accepted or follow_up.")]
-    if outcome == ReviewOutcome.FOLLOW_UP and not actions:
+    if actions_problem:
+        errors["actions"] = [actions_problem]
+    elif outcome == ReviewOutcome.FOLLOW_UP and not actions:
         errors["actions"] = [_("Name the follow-up actions.")]
     if errors:
         raise InvalidInput(errors)
+    return comment, actions
 
 
 def step_decide(
@@ -124,8 +133,7 @@ def step_decide(
     reject it or send it back. `channel` names where a decision came from other than the
     application (an e-mail or chat link: {"channel": "email", "token_id": 12}); it is recorded in
     the decision's audit event."""
-    comment, actions = (comment or "").strip(), (actions or "").strip()
-    _check_input(decision, comment, outcome, actions)
+    comment, actions = _check_input(decision, comment, outcome, actions)
     now = timezone.now()
     with transaction.atomic():
         change = _lock_for_decision(change_id, actor)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from approvals import audit, outbox
 from approvals.choices import AuditAction, Role
 from approvals.exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from approvals.limits import DELEGATION_REASON_MAX, checked_text, normalise
 from approvals.models import Delegation
 from approvals.policy import Actor
 from approvals.workflow.configuration import is_configurer
@@ -90,8 +91,9 @@ def delegation_errors(
         errors["ends_at"] = [_("The end must be after the start.")]
     elif ends_at <= timezone.now():
         errors["ends_at"] = [_("The end must be in the future.")]
-    if len((reason or "").strip()) > 200:
-        errors["reason"] = [_("At most 200 characters.")]
+    problem = checked_text(reason, limit=DELEGATION_REASON_MAX)[1]
+    if problem:
+        errors["reason"] = [problem]
     return errors
 
 
@@ -128,7 +130,7 @@ def delegation_create(
             delegate=person,
             starts_at=starts_at,
             ends_at=ends_at,
-            reason=(reason or "").strip(),
+            reason=normalise(reason or ""),
         )
         audit.delegation_recorded(
             action=AuditAction.DELEGATION_CREATED,

@@ -24,6 +24,7 @@ from approvals.choices import (
 )
 from approvals.exceptions import InvalidInput
 from approvals.fields import check_window
+from approvals.limits import NOTE_MAX, checked_text, clean_text
 from approvals.models import ApprovalStep, ChangeRequest, StepApprover
 from approvals.policy import (
     blackouts_in_force,
@@ -91,6 +92,9 @@ def change_assess(
         errors["impact"] = [_("Choose one of: %s.") % ", ".join(Impact.values)]
     if risk not in Risk.values:
         errors["risk"] = [_("Choose one of: %s.") % ", ".join(Risk.values)]
+    notes, problem = checked_text(notes, limit=NOTE_MAX)
+    if problem:
+        errors["notes"] = [problem]
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
@@ -128,10 +132,12 @@ def change_reschedule(
 ) -> ChangeRequest:
     """Move the window of an approved change. The approval was for the old window, so the final
     approval re-opens for the new one (a pre-approved standard change keeps its approval)."""
-    reason = (reason or "").strip()
     errors = check_window(planned_start, planned_end, future=True)
-    if not reason:
-        errors["reason"] = [_("Say why the window moves.")]
+    reason, problem = checked_text(
+        reason, limit=NOTE_MAX, required=True, required_message=_("Say why the window moves.")
+    )
+    if problem:
+        errors["reason"] = [problem]
     if errors:
         raise InvalidInput(errors)
     who = load_actor(actor)
@@ -192,6 +198,7 @@ def _window(start: datetime | None, end: datetime | None) -> dict[str, str | Non
 def change_withdraw(
     *, actor: User, change_id: int, comment: str = "", expected_version: int | None = None
 ) -> ChangeRequest:
+    comment = clean_text(comment, field="comment", limit=NOTE_MAX)
     who = load_actor(actor)
     with transaction.atomic():
         change = lock_change(change_id, expected_version)
@@ -244,6 +251,7 @@ def change_complete(
     """Record the outcome. Every emergency change and every failed change gets its review."""
     if outcome not in Outcome.values:
         raise InvalidInput({"outcome": [_("Choose success or failed.")]})
+    notes = clean_text(notes, field="notes", limit=NOTE_MAX)
     who = load_actor(actor)
     now = timezone.now()
     with transaction.atomic():
@@ -336,8 +344,14 @@ def change_feedback(
     lessons: str = "",
     expected_version: int | None = None,
 ) -> ChangeRequest:
-    if not (summary or "").strip():
-        raise InvalidInput({"summary": [_("The feedback report needs a summary.")]})
+    summary = clean_text(
+        summary,
+        field="summary",
+        limit=NOTE_MAX,
+        required=True,
+        required_message=_("The feedback report needs a summary."),
+    )
+    lessons = clean_text(lessons, field="lessons", limit=NOTE_MAX)
     who = load_actor(actor)
     with transaction.atomic():
         change = lock_change(change_id, expected_version)
@@ -346,7 +360,7 @@ def change_feedback(
         ).values_list("status", flat=True)
         check_feedback(who, change, list(reviews))
         before = change.state
-        change.close(summary=summary.strip(), lessons=(lessons or "").strip())
+        change.close(summary=summary, lessons=lessons)
         audit.change_transitioned(
             action=AuditAction.CLOSED,
             change=change,

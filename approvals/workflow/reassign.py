@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from approvals import audit
 from approvals.choices import ApproverSource, AuditAction, StepStatus
 from approvals.exceptions import InvalidInput
+from approvals.limits import NOTE_MAX, checked_text
 from approvals.models import ApprovalStep, ChangeRequest, StepApprover
 from approvals.policy import OpenStep, check_reassign, check_reassign_target, require_open_step
 from approvals.selectors import load_actor
@@ -27,10 +28,12 @@ def step_reassign(
     """Move `from_user`'s undecided seat on the open step to `to_user` (or, on a step flagged
     with no eligible approver, seat `to_user`). The new approver must be eligible under the
     segregation rules like anyone else; the reason is recorded."""
-    reason = (reason or "").strip()
     errors: dict[str, list[str]] = {}
-    if not reason:
-        errors["reason"] = [_("Say why the seat moves.")]
+    reason, problem = checked_text(
+        reason, limit=NOTE_MAX, required=True, required_message=_("Say why the seat moves.")
+    )
+    if problem:
+        errors["reason"] = [problem]
     if not to_user:
         errors["to"] = [_("Name the person who takes the seat.")]
     if errors:

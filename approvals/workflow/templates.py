@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from approvals import audit, outbox
 from approvals.choices import AuditAction, Role
 from approvals.choices import TemplateStatus as T
-from approvals.exceptions import InvalidInput, InvalidTransition, NotAllowed
+from approvals.exceptions import InvalidTransition, NotAllowed
+from approvals.limits import STATUS_REASON_MAX, clean_text
 from approvals.models import ChangeTemplate, Department
 from approvals.workflow.configuration import (
     apply_values,
@@ -104,12 +105,13 @@ def _change_status(
 
 
 def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput({"reason": [_("Say why.")]})
-    if len(reason) > 300:
-        raise InvalidInput({"reason": [_("At most 300 characters.")]})
-    return reason
+    return clean_text(
+        reason,
+        field="reason",
+        limit=STATUS_REASON_MAX,
+        required=True,
+        required_message=_("Say why."),
+    )
 
 
 def template_approve(*, actor: User, template_id: int) -> ChangeTemplate:

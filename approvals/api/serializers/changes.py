@@ -18,6 +18,7 @@ from approvals.choices import (
     StepKind,
     StepStatus,
 )
+from approvals.limits import DESCRIPTION_MAX, NARRATIVE_MAX, NOTE_MAX, PLAN_MAX, TITLE_MAX
 from approvals.models import ApprovalStep, ChangeRequest
 from approvals.policy import ACTIONS, is_overdue
 from approvals.selectors import actions_for, route_of, warnings_for
@@ -138,11 +139,13 @@ class ChangeSerializer(serializers.Serializer):
 class ChangeWriteSerializer(serializers.Serializer):
     """Writable fields of a change (POST creates a draft; PATCH edits a draft)."""
 
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField()
-    goal = serializers.CharField(required=False, allow_blank=True)
-    scope = serializers.CharField(required=False, allow_blank=True)
-    expected_impact = serializers.CharField(required=False, allow_blank=True)
+    title = serializers.CharField(max_length=TITLE_MAX, help_text="One line.")
+    description = serializers.CharField(max_length=DESCRIPTION_MAX)
+    goal = serializers.CharField(required=False, allow_blank=True, max_length=NARRATIVE_MAX)
+    scope = serializers.CharField(required=False, allow_blank=True, max_length=NARRATIVE_MAX)
+    expected_impact = serializers.CharField(
+        required=False, allow_blank=True, max_length=NARRATIVE_MAX
+    )
     change_type = serializers.ChoiceField(choices=ChangeType.choices)
     template = serializers.IntegerField(
         required=False,
@@ -167,8 +170,8 @@ class ChangeWriteSerializer(serializers.Serializer):
     )
     planned_start = serializers.DateTimeField(required=False, allow_null=True)
     planned_end = serializers.DateTimeField(required=False, allow_null=True)
-    backout_plan = serializers.CharField(required=False, allow_blank=True)
-    test_plan = serializers.CharField(required=False, allow_blank=True)
+    backout_plan = serializers.CharField(required=False, allow_blank=True, max_length=PLAN_MAX)
+    test_plan = serializers.CharField(required=False, allow_blank=True, max_length=PLAN_MAX)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -189,7 +192,7 @@ class ChangeWriteSerializer(serializers.Serializer):
 class AssessSerializer(serializers.Serializer):
     impact = serializers.ChoiceField(choices=Impact.choices)
     risk = serializers.ChoiceField(choices=Risk.choices)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX)
 
 
 STEP_HELP = (
@@ -202,7 +205,9 @@ class ApproveSerializer(serializers.Serializer):
     step = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=ID_LIMIT, help_text=STEP_HELP
     )
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX
+    )
     outcome = serializers.ChoiceField(
         choices=ReviewOutcome.choices,
         required=False,
@@ -210,14 +215,18 @@ class ApproveSerializer(serializers.Serializer):
         default="",
         help_text="Review steps only: `accepted` (default) or `follow_up` with `actions`.",
     )
-    actions = serializers.CharField(required=False, allow_blank=True, default="")
+    actions = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX
+    )
 
 
 class ReasonedDecisionSerializer(serializers.Serializer):
     step = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=ID_LIMIT, help_text=STEP_HELP
     )
-    comment = serializers.CharField(help_text="Why: required for reject and request_info.")
+    comment = serializers.CharField(
+        max_length=NOTE_MAX, help_text="Why: required for reject and request_info."
+    )
 
 
 class ReassignSerializer(serializers.Serializer):
@@ -227,7 +236,7 @@ class ReassignSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=150, help_text="Username."
     )
     to = serializers.CharField(max_length=150, help_text="Username.")
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=NOTE_MAX)
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -238,25 +247,29 @@ class ReassignSerializer(serializers.Serializer):
 class RescheduleSerializer(serializers.Serializer):
     planned_start = serializers.DateTimeField()
     planned_end = serializers.DateTimeField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=NOTE_MAX)
 
 
 class WithdrawSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX
+    )
 
 
 class CompleteSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX)
 
 
 class FeedbackSerializer(serializers.Serializer):
-    summary = serializers.CharField()
-    lessons = serializers.CharField(required=False, allow_blank=True, default="")
+    summary = serializers.CharField(max_length=NOTE_MAX)
+    lessons = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX
+    )
 
 
 class CommentInSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=10000)
+    text = serializers.CharField(max_length=NOTE_MAX)
 
 
 class CommentSerializer(serializers.Serializer):

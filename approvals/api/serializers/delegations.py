@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from approvals.limits import DELEGATION_REASON_MAX
 from approvals.models import Delegation
 
 
@@ -31,7 +32,9 @@ class DelegationCreateSerializer(serializers.Serializer):
     delegate = serializers.CharField(max_length=150, help_text="Username of the delegate.")
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=DELEGATION_REASON_MAX, required=False, allow_blank=True, default=""
+    )
     delegator = serializers.CharField(
         max_length=150,
         required=False,
