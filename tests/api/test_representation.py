@@ -57,3 +57,20 @@ def test_the_fast_change_rows_equal_the_declared_serializer(demo, viewer):
         for c in with_route(ChangeRequest.objects.filter(pk__in=ids))
         for w in ChangeSerializer(context=context).to_representation(c)["warnings"]
     )
+
+
+def test_the_fast_inbox_rows_equal_the_declared_serializers(demo):
+    from approvals.api.serializers.changes import (
+        InboxChangeSerializer,
+        InboxItemSerializer,
+        InboxStepSerializer,
+    )
+    from approvals.selectors import inbox
+
+    _varied_changes()
+    rows = list(inbox(load_actor(user("hank"))))
+    assert rows
+    for step in rows:
+        fast = InboxItemSerializer().to_representation(step)
+        assert fast["change"] == _declared(InboxChangeSerializer(), step.change)
+        assert fast["step"] == _declared(InboxStepSerializer(), step)

@@ -428,9 +428,26 @@ class InboxItemSerializer(serializers.Serializer):
     overdue = serializers.SerializerMethodField()
 
     def to_representation(self, instance: ApprovalStep) -> dict[str, Any]:
+        change = instance.change
         return {
-            "change": InboxChangeSerializer(instance.change).data,
-            "step": InboxStepSerializer(instance).data,
+            "change": {
+                "id": change.pk,
+                "key": change.key,
+                "title": change.title,
+                "change_type": change.change_type,
+                "impact": change.impact,
+                "risk": change.risk,
+                "state": change.state,
+                "requester": change.requester.username,
+                "departments": sorted(d.code for d in change.departments.all()),
+            },
+            "step": {
+                "id": instance.pk,
+                "order": instance.order,
+                "name": instance.name,
+                "kind": instance.kind,
+                "due_at": _when(instance.due_at),
+            },
             "overdue": self.get_overdue(instance),
         }
 
