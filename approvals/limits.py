@@ -37,7 +37,8 @@ CHANGE_TEXT_MAX = {
 # (text that cannot be encoded). Carriage returns are gone by then: browsers send CRLF line breaks,
 # which are stored as LF.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-# What Python (and many mail clients) treat as a line boundary, besides LF and CR.
+# What may not appear in a one-line text: every line boundary Python (and many mail clients)
+# recognise, CR being gone already, and the tab.
 _LINE_BREAK = re.compile(r"[\n\t\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
