@@ -33,6 +33,11 @@ RUN export DJANGO_SETTINGS_MODULE=changemgmt.settings.production SECRET_KEY=buil
 FROM python:3.11-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=changemgmt.settings.production VAR_DIR=/srv/var
+# Chinese glyphs for anything the server draws (charts, exports opened on the host) and the time
+# zone database that each person's time zone is read from.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk tzdata \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /venv /venv
 WORKDIR /srv/app
 COPY --from=build /srv/app /srv/app

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from approvals.exceptions import DomainError
+from approvals.localization import time_zone_names
 from approvals.models import (
     AuditEvent,
     AuditSnapshot,
@@ -339,15 +340,31 @@ class DelegationAdmin(admin.ModelAdmin):
 # --- people ---------------------------------------------------------------------------------
 
 
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.TypedChoiceField(
+        label=gettext_lazy("time zone"),
+        required=False,
+        choices=lambda: (
+            [("", gettext_lazy("the site's time zone"))]
+            + [(name, name) for name in time_zone_names()]
+        ),
+    )
+
+    class Meta:
+        model = Profile
+        fields = ("department", "manager", "time_zone", "language")
+
+
 class ProfileInline(admin.StackedInline):
     model = Profile
+    form = ProfileForm
     can_delete = False
     fk_name = "user"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if _acting(request).is_superuser:
-            return ["department", "manager"]
-        return ["department"]
+            return ["department", "manager", "time_zone", "language"]
+        return ["department", "time_zone", "language"]
 
 
 admin.site.unregister(User)

@@ -29,6 +29,62 @@ DEPARTMENTS = [
     ("HR", "Human Resources", "hugo"),
 ]
 
+# The demo organisation works in Beijing; olga and hugo read the interface, notifications and
+# e-mails in Simplified Chinese, everyone else in the site's language (English).
+DEMO_TIME_ZONE = "Asia/Shanghai"
+CHINESE_READERS = frozenset({"olga", "hugo"})
+
+# Chinese names of the demo's configuration (shared/spec/GLOSSARY.md), by English name.
+NAMES_ZH = {
+    "Information Technology": "信息技术部",
+    "Finance": "财务部",
+    "Operations": "运营部",
+    "Human Resources": "人力资源部",
+    "Department head": "部门负责人审批",
+    "Joint approval (affected departments)": "联合审批（受影响部门）",
+    "Technical expert": "技术专家审批",
+    "Risk assessment": "风险评估",
+    "External expert review": "外部专家评审",
+    "Final approval (change manager)": "最终批准（变更经理）",
+    "Final approval (CAB)": "最终批准（变更管理委员会）",
+    "Final approval (CAB / senior management)": "最终批准（变更管理委员会 / 高层管理者）",
+    "Emergency CAB (ECAB)": "紧急变更委员会 (ECAB)",
+    "Retrospective review (CAB)": "事后评审（变更管理委员会）",
+    "Normal change — low impact": "常规变更 — 低影响",
+    "Normal change — medium impact": "常规变更 — 中影响",
+    "Normal change — high or critical impact": "常规变更 — 高或严重影响",
+    "Emergency change — fast track": "紧急变更 — 快速通道",
+    "Standard change — pre-approved": "标准变更 — 预先批准",
+    "Department head, then the change manager's final approval.": (
+        "部门负责人审批，然后由变更经理最终批准。"
+    ),
+    "Department head, technical expert, then the CAB.": (
+        "部门负责人、技术专家依次审批，然后由变更管理委员会 (CAB) 最终批准。"
+    ),
+    "High-impact change: adds risk assessment and external expert review before the CAB.": (
+        "高影响变更：在变更管理委员会 (CAB) 审批前增加风险评估和外部专家评审。"
+    ),
+    "ECAB decides at once; the CAB reviews the change after it is carried out.": (
+        "紧急变更委员会 (ECAB) 立即决定；变更实施后由变更管理委员会 (CAB) 进行事后评审。"
+    ),
+    "Created from a catalogue template approved once by a change manager; no approval steps.": (
+        "由变更经理一次性批准的目录模板创建，无审批步骤（预先批准）。"
+    ),
+    "Monthly OS security patches on application servers": "应用服务器每月操作系统安全补丁",
+    "Apply the vendor's monthly security patches to the application server pool, one node at a time behind the load balancer.": (
+        "在负载均衡器后逐台节点为应用服务器池安装厂商每月发布的安全补丁。"
+    ),
+    "Renew a TLS certificate on the load balancer": "更新负载均衡器上的 TLS 证书",
+    "Replace an expiring TLS certificate with the renewed one from the internal CA.": (
+        "用内部 CA 签发的新证书替换即将到期的 TLS 证书。"
+    ),
+}
+
+
+def zh(english: str) -> str:
+    return NAMES_ZH.get(english, "")
+
+
 # username, department, groups, full name
 USERS = [
     ("alice", "IT", [Role.REQUESTER], "Alice Requester"),
@@ -242,7 +298,9 @@ def seed(*, blackout: bool = True) -> None:
     change_manager_permissions_install()
     User = get_user_model()
     departments = {
-        code: Department.objects.update_or_create(code=code, defaults={"name": name})[0]
+        code: Department.objects.update_or_create(
+            code=code, defaults={"name": name, "name_zh": zh(name)}
+        )[0]
         for code, name, _head in DEPARTMENTS
     }
     users = {}
@@ -257,7 +315,14 @@ def seed(*, blackout: bool = True) -> None:
             user.save()
         user.groups.set([groups[r] for r in roles])
         Profile.objects.update_or_create(
-            user=user, defaults={"department": departments[dept] if dept else None}
+            user=user,
+            defaults={"department": departments[dept] if dept else None},
+            # Installed once: a person's own settings survive a re-seed.
+            create_defaults={
+                "department": departments[dept] if dept else None,
+                "time_zone": DEMO_TIME_ZONE,
+                "language": "zh-hans" if username in CHINESE_READERS else "",
+            },
         )
         users[username] = user
     admin, created = User.objects.get_or_create(
@@ -283,15 +348,23 @@ def _seed_policies(groups: dict[str, Group]) -> None:
         policy, _ = Policy.objects.update_or_create(
             name=name,
             defaults={
+                "name_zh": zh(name),
                 "change_type": change_type,
                 "min_level": low,
                 "max_level": high,
                 "description": description,
+                "description_zh": zh(description),
                 "is_active": True,
             },
         )
         if policy.steps.exists():
-            continue  # keep a change manager's edits; the defaults are installed once
+            # Keep a change manager's edits (the defaults are installed once); steps that still
+            # carry a default name and no Chinese one get theirs.
+            for step_spec in steps:
+                PolicyStep.objects.filter(policy=policy, name=step_spec[0], name_zh="").update(
+                    name_zh=zh(step_spec[0])
+                )
+            continue
         for order, (
             step_name,
             kind,
@@ -306,6 +379,7 @@ def _seed_policies(groups: dict[str, Group]) -> None:
                 policy=policy,
                 order=order,
                 name=step_name,
+                name_zh=zh(step_name),
                 kind=kind,
                 approver_rule=rule,
                 quorum=quorum,
@@ -322,6 +396,8 @@ def _seed_templates(approver: object) -> None:
         template, created = ChangeTemplate.objects.get_or_create(
             name=name,
             defaults={
+                "name_zh": zh(name),
+                "description_zh": zh(description),
                 "category": category,
                 "impact": impact,
                 "description": description,
@@ -334,6 +410,10 @@ def _seed_templates(approver: object) -> None:
         )
         if created:
             template.departments.set([it])
+        elif not template.name_zh:
+            ChangeTemplate.objects.filter(pk=template.pk).update(
+                name_zh=zh(name), description_zh=zh(template.description)
+            )
 
 
 def _seed_blackout() -> None:
@@ -342,6 +422,7 @@ def _seed_blackout() -> None:
     BlackoutWindow.objects.get_or_create(
         name=f"Year-end freeze {year}",
         defaults={
+            "name_zh": f"{year} 年年终变更冻结期",
             "starts_at": starts,
             "ends_at": starts + timedelta(days=12),
             "reason": "Financial year-end closing: no changes except emergencies.",

@@ -32,6 +32,7 @@ from approvals.exceptions import (
     OutsideWindow,
     StaleStep,
 )
+from approvals.localization import localized, reader_name
 from approvals.models import ApprovalStep, ChangeRequest
 from approvals.naming import change_key
 
@@ -437,7 +438,7 @@ def check_start(
     if names:
         raise InvalidTransition(
             _("A blackout window is in force (%(names)s); only emergency changes may start now.")
-            % {"names": ", ".join(names)}
+            % {"names": ", ".join(reader_name(n) for n in names)}
         )
     window = start_window(change)
     at = now or timezone.now()
@@ -551,7 +552,7 @@ def change_warnings(
                 {
                     "kind": "blackout",
                     "detail": _("The planned window overlaps the blackout window “%(name)s”.")
-                    % {"name": name},
+                    % {"name": reader_name(name)},
                     "window": name,
                     "starts_at": starts,
                     "ends_at": ends,
@@ -583,7 +584,7 @@ def change_warnings(
                     "detail": _(
                         "Nobody may decide the step “%(step)s” under the segregation rules; a change manager must reassign it."
                     )
-                    % {"step": step.name},
+                    % {"step": localized(step)},
                     "step": step.pk,
                 }
             )

@@ -156,6 +156,7 @@ def create_steps(
                 round=change.round,
                 order=position,
                 name=rule.name,
+                name_zh=rule.name_zh,
                 kind=rule.kind,
                 approver_rule=rule.approver_rule,
                 quorum=rule.quorum,

@@ -28,6 +28,7 @@ from approvals.choices import (
     StepKind,
     StepStatus,
 )
+from approvals.localization import Bilingual
 from approvals.models import (
     ApprovalStep,
     BlackoutWindow,
@@ -221,11 +222,11 @@ def review_statuses(change: ChangeRequest) -> list[str]:
 def blackout_windows(at: datetime | None = None) -> list[Window]:
     """Blackout windows not yet over, in the shape `actions_for(windows=...)` takes; one query."""
     rows = BlackoutWindow.objects.filter(ends_at__gt=at or timezone.now()).values_list(
-        "pk", "name", "starts_at", "ends_at", "departments__id"
+        "pk", "name", "name_zh", "starts_at", "ends_at", "departments__id"
     )
     windows: dict[int, tuple[str, datetime, datetime, set[int]]] = {}
-    for pk, name, starts, ends, department_id in rows.order_by("starts_at", "pk"):
-        entry = windows.setdefault(pk, (name, starts, ends, set()))
+    for pk, name, name_zh, starts, ends, department_id in rows.order_by("starts_at", "pk"):
+        entry = windows.setdefault(pk, (Bilingual(name, name_zh), starts, ends, set()))
         if department_id is not None:
             entry[3].add(department_id)
     return [(name, s, e, frozenset(d)) for name, s, e, d in windows.values()]

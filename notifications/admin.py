@@ -4,20 +4,26 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from approvals.admin import ReadOnlyAdmin
 from approvals.exceptions import DomainError
 from notifications import dead_letters
+from notifications.messages import text_of
 from notifications.models import EventDispatch, Notification, SlaAction
 
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "kind", "change", "message", "read_at", "emailed_at"]
+    list_display = ["created_at", "user", "kind", "change", "text", "read_at", "emailed_at"]
     list_filter = ["kind"]
-    search_fields = ["user__username", "message"]
+    search_fields = ["user__username"]
     list_select_related = ["user", "change"]
     raw_id_fields = ["event"]
+
+    @admin.display(description=gettext_lazy("message"))
+    def text(self, notification: Notification) -> str:
+        return text_of(notification)
 
 
 @admin.register(EventDispatch)

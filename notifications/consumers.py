@@ -8,12 +8,12 @@ Notification rows, and e-mails them once that transaction has committed.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils.translation import gettext as _
 
-from approvals.choices import ChangeState, DecisionKind, Role, StepKind
+from approvals.choices import ChangeState, Role, StepKind
 from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, StepApprover
 from approvals_channels import preferences
 from notifications import emails
@@ -37,14 +37,15 @@ class Context:
 
 def _load(events: list[AuditEvent]) -> Context:
     change_ids = {e.change_id for e in events if e.change_id}
-    step_ids = {e.data.get("opened_step") for e in events} - {None}
+    opened_ids = {e.data.get("opened_step") for e in events} - {None}
+    step_ids = opened_ids | ({e.data.get("step_id") for e in events} - {None})
     changes = ChangeRequest.objects.only(
         "pk", "title", "requester_id", "implementer_id", "state"
     ).in_bulk(change_ids)
-    steps = ApprovalStep.objects.only("pk", "name", "kind").in_bulk(step_ids)
+    steps = ApprovalStep.objects.only("pk", "name", "name_zh", "kind").in_bulk(step_ids)
     seats: dict[int, list[int]] = defaultdict(list)
     for step_id, user_id in StepApprover.objects.filter(
-        step_id__in=step_ids, user__is_active=True
+        step_id__in=opened_ids, user__is_active=True
     ).values_list("step_id", "user_id"):
         seats[step_id].append(user_id)
     assessors: list[int] = []
@@ -57,78 +58,52 @@ def _load(events: list[AuditEvent]) -> Context:
     return Context(changes, steps, seats, assessors)
 
 
-def _decision_label(decision: str) -> str:
-    return (
-        str(DecisionKind(decision).label).lower() if decision in DecisionKind.values else decision
-    )
+def _step_names(step: ApprovalStep | None, recorded: str) -> dict[str, str]:
+    """The step's name in both languages (the event's record of the English one when the step
+    row is gone)."""
+    if step is None:
+        return {"step": recorded, "step_zh": ""}
+    return {"step": step.name, "step_zh": step.name_zh}
 
 
-def _who(event: AuditEvent) -> str:
-    return event.actor_name or _("the system")
+Params = dict[str, Any]
 
 
-def _for_event(event: AuditEvent, ctx: Context) -> Iterable[tuple[int | None, str, str]]:
-    """(recipient id, kind, message) for each notification the event causes."""
+def _for_event(event: AuditEvent, ctx: Context) -> Iterable[tuple[int | None, str, Params]]:
+    """(recipient id, kind, parameters) for each notification the event causes; the sentence is
+    written from them in the recipient's language when it is shown or sent."""
     change = ctx.changes.get(event.change_id) if event.change_id else None
     if change is None:
         return
-    key, data = change.key, event.data
+    data = event.data
+    base: Params = {"key": change.key, "who": event.actor_name}
     if event.action == "submitted" and event.to_state == ChangeState.SUBMITTED:
-        message = _("%(key)s was submitted by %(who)s and awaits assessment.")
         for user_id in ctx.assessors:
-            yield user_id, NotificationKind.SUBMITTED, message % {"key": key, "who": _who(event)}
+            yield user_id, NotificationKind.SUBMITTED, base
     step = ctx.steps.get(data.get("opened_step"))
     if step is not None:
-        if step.kind == StepKind.RETROSPECTIVE:
-            kind = NotificationKind.RETROSPECTIVE_DUE
-            message = _("%(key)s was implemented: its retrospective review “%(step)s” is due.")
-        else:
-            kind = NotificationKind.STEP_OPENED
-            message = _("%(key)s awaits your decision on “%(step)s”.")
+        kind = (
+            NotificationKind.RETROSPECTIVE_DUE
+            if step.kind == StepKind.RETROSPECTIVE
+            else NotificationKind.STEP_OPENED
+        )
         for user_id in ctx.seats.get(step.pk, []):
-            yield user_id, kind, message % {"key": key, "step": step.name}
+            yield user_id, kind, base | _step_names(step, step.name)
+    decided = base | _step_names(ctx.steps.get(data.get("step_id")), data.get("step_name", ""))
     if event.action in DECISION_ACTIONS and "step_id" in data:
         if event.to_state in OUTCOME_STATES and event.from_state != event.to_state:
-            message = _("%(key)s was %(state)s (last decision by %(who)s on “%(step)s”).")
-            yield (
-                change.requester_id,
-                NotificationKind.OUTCOME,
-                message
-                % {
-                    "key": key,
-                    "state": ChangeState(event.to_state).label.lower(),
-                    "who": _who(event),
-                    "step": data.get("step_name", ""),
-                },
-            )
+            yield change.requester_id, NotificationKind.OUTCOME, decided | {"state": event.to_state}
         else:
-            message = _("%(who)s decided “%(decision)s” on step “%(step)s” of %(key)s.")
-            yield (
-                change.requester_id,
-                NotificationKind.DECISION,
-                message
-                % {
-                    "who": _who(event),
-                    "decision": _decision_label(data.get("decision", "")),
-                    "step": data.get("step_name", ""),
-                    "key": key,
-                },
-            )
+            decision = {"decision": data.get("decision", "")}
+            yield change.requester_id, NotificationKind.DECISION, decided | decision
     if event.to_state == ChangeState.APPROVED and event.from_state != ChangeState.APPROVED:
-        message = _("%(key)s is approved: you may implement it in its window.")
-        yield change.implementer_id, NotificationKind.APPROVED, message % {"key": key}
+        yield change.implementer_id, NotificationKind.APPROVED, base
     if event.action == "reminder_sent":
-        message = _(
-            "Reminder: %(key)s has waited for your decision on “%(step)s” for %(p)s %% of its SLA."
-        )
-        text = message % {"key": key, "step": data.get("step_name", ""), "p": data.get("percent")}
         for user_id in data.get("recipient_ids", []):
-            yield user_id, NotificationKind.REMINDER, text
+            yield user_id, NotificationKind.REMINDER, decided | {"percent": data.get("percent")}
     if event.action == "escalated":
-        message = _("%(key)s is overdue on “%(step)s” and was escalated to you: you may decide it.")
-        text = message % {"key": key, "step": data.get("step_name", "")}
         for user_id in data.get("escalated_to_ids", []):
-            yield user_id, NotificationKind.ESCALATION, text
+            yield user_id, NotificationKind.ESCALATION, decided
 
 
 def notify(events: list[AuditEvent]) -> None:
@@ -136,7 +111,7 @@ def notify(events: list[AuditEvent]) -> None:
     ctx = _load(events)
     rows: dict[tuple[int, int, str], Notification] = {}
     for event in events:
-        for user_id, kind, message in _for_event(event, ctx):
+        for user_id, kind, params in _for_event(event, ctx):
             # Nobody is told about what they did themselves.
             if user_id is None or user_id == event.actor_id:
                 continue
@@ -147,7 +122,7 @@ def notify(events: list[AuditEvent]) -> None:
                     kind=kind,
                     change_id=event.change_id,
                     event=event,
-                    message=message[:300],
+                    params=params,
                     created_at=event.occurred_at,
                 ),
             )

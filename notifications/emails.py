@@ -16,10 +16,12 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connectio
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from approvals.localization import language_of
 from approvals_channels import mail as channel_mail
 from approvals_channels import preferences
+from notifications.messages import text_of
 from notifications.models import Notification
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ def _sendable(now: datetime) -> QuerySet[Notification]:
         .filter(Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=now))
         .exclude(user__email="")
         .exclude(user__channel_preferences__email=False)
-        .select_related("user", "user__channel_preferences", "change")
+        .select_related("user", "user__profile", "user__channel_preferences", "change")
     )
 
 
@@ -63,30 +65,41 @@ def message_id(notification: Notification) -> str:
     )
 
 
+def recipient_language(notification: Notification) -> str:
+    """The language the recipient reads: their profile's, or the site's."""
+    profile = getattr(notification.user, "profile", None)  # None: an account without a profile
+    return language_of(profile.language if profile is not None else "")
+
+
 def _message(notification: Notification) -> EmailMessage:
     change = notification.change
     site = settings.SITE_URL.rstrip("/")
-    links = channel_mail.decision_links(notification)
-    context = {
-        "notification": notification,
-        "text": notification.message,
-        "links": links,
-        "user": notification.user,
-        "change": change,
-        "change_url": f"{site}{reverse('web:change_detail', args=[change.pk])}" if change else "",
-        "url": f"{site}{reverse('notifications:list')}",
-    }
-    body = render_to_string(f"emails/{notification.kind}.txt", context)
-    body += channel_mail.links_text(links)
-    message = EmailMultiAlternatives(
-        subject=notification.message.splitlines()[0][:200],  # names the change
-        body=str(body),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notification.user.email],
-        headers={"Message-ID": message_id(notification)},
-    )
-    # HTML beside the text, with the approve / reject buttons of a "please decide" e-mail.
-    message.attach_alternative(channel_mail.html_of(context), "text/html")
+    language = recipient_language(notification)
+    with translation.override(language):
+        text = text_of(notification)
+        context = {
+            "notification": notification,
+            "text": text,
+            "user": notification.user,
+            "change": change,
+            "change_url": f"{site}{reverse('web:change_detail', args=[change.pk])}"
+            if change
+            else "",
+            "url": f"{site}{reverse('notifications:list')}",
+        }
+        links = channel_mail.decision_links(notification)
+        context["links"] = links
+        body = render_to_string(f"emails/{notification.kind}.txt", context)
+        body += channel_mail.links_text(links)
+        message = EmailMultiAlternatives(
+            subject=text.splitlines()[0][:200],  # names the change
+            body=str(body),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.user.email],
+            headers={"Message-ID": message_id(notification), "Content-Language": language},
+        )
+        # HTML beside the text, with the approve / reject buttons of a "please decide" e-mail.
+        message.attach_alternative(channel_mail.html_of(context), "text/html")
     return message
 
 

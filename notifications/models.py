@@ -36,7 +36,9 @@ class Notification(models.Model):
     event = models.ForeignKey(
         "approvals.AuditEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    message = models.CharField(_("message"), max_length=300)
+    # What to say, not how: the sentence is composed from the kind and these values (change key,
+    # who acted, step names in both languages, state, decision, …) in the reader's language.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
@@ -61,7 +63,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for user {self.user_id}: {self.message}"
+        return f"{self.kind} for user {self.user_id}: {self.params.get('key', '')}"
 
 
 class EventDispatch(models.Model):

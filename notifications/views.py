@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from notifications.messages import text_of
 from notifications.selectors import notifications_of
 from notifications.services import notifications_mark_all_read
 
@@ -18,7 +19,9 @@ def _user_id(request: HttpRequest) -> int:
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(notifications_of(_user_id(request)), 50).get_page(request.GET.get("page"))
-    return render(request, "notifications/list.html", {"page": page})
+    # Written now, in the reader's language (the active one).
+    rows = [(n, text_of(n)) for n in page.object_list]
+    return render(request, "notifications/list.html", {"page": page, "rows": rows})
 
 
 @login_required

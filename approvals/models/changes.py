@@ -74,6 +74,7 @@ class ChangeRequest(FSMModelMixin, models.Model):
     # Each request_info starts a new round; steps of earlier rounds keep their (void) decisions.
     round = models.PositiveIntegerField(default=0)
     policy_name = models.CharField(_("policy"), max_length=100, blank=True)
+    policy_name_zh = models.CharField(_("policy (Chinese)"), max_length=100, blank=True)
     pre_approved = models.BooleanField(_("pre-approved"), default=False)
     assessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -187,6 +188,7 @@ class ChangeRequest(FSMModelMixin, models.Model):
     def return_for_information(self) -> None:
         self.round += 1
         self.policy_name = ""
+        self.policy_name_zh = ""
         self.submitted_at = None
 
     @transition(field=state, source=S.APPROVED, target=S.FINAL_APPROVAL)
@@ -224,6 +226,7 @@ class ApprovalStep(models.Model):
     round = models.PositiveIntegerField(default=0)
     order = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=100)
+    name_zh = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=16, choices=StepKind.choices)
     approver_rule = models.CharField(max_length=32, choices=ApproverRule.choices)
     quorum = models.CharField(max_length=8, default="any")

@@ -3,10 +3,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from approvals.localization import localized, validate_time_zone
+
 
 class Department(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100, blank=True)
     head = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("department head"),
@@ -22,7 +25,7 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
 
     def __str__(self) -> str:
-        return f"{self.code} — {self.name}"
+        return f"{self.code} — {localized(self)}"
 
 
 class Profile(models.Model):
@@ -44,6 +47,21 @@ class Profile(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="reports",
+    )
+    # Empty: the site's time zone (settings.TIME_ZONE) and language (settings.LANGUAGE_CODE).
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("Times are shown and typed in this zone. Empty: the site's time zone."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Notifications and e-mails are written in it. Empty: the site's language."),
     )
 
     class Meta:

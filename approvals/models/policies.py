@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from approvals.choices import (
@@ -14,6 +15,7 @@ from approvals.choices import (
     StepKind,
     TemplateStatus,
 )
+from approvals.localization import localized
 
 
 def validate_quorum(value: str) -> None:
@@ -27,7 +29,9 @@ class Policy(models.Model):
     """Which route a change of a given type and level takes. Data, edited by change managers."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100, blank=True)
     description = models.TextField(_("description"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
     change_type = models.CharField(_("change type"), max_length=16, choices=ChangeType.choices)
     min_level = models.PositiveSmallIntegerField(
         _("lowest level"), choices=Level.choices, default=Level.LOW
@@ -52,13 +56,14 @@ class Policy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return localized(self)
 
 
 class PolicyStep(models.Model):
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(_("order"))
     name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=StepKind.choices)
     approver_rule = models.CharField(
         _("who decides"), max_length=32, choices=ApproverRule.choices, default=ApproverRule.GROUPS
@@ -90,7 +95,7 @@ class PolicyStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.policy} · {self.order}. {self.name}"
+        return f"{self.policy} · {self.order}. {localized(self)}"
 
 
 class ChangeTemplate(models.Model):
@@ -99,7 +104,9 @@ class ChangeTemplate(models.Model):
     from it may set only its title, details, window and implementer."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     description = models.TextField(_("description"))
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
     category = models.CharField(_("category"), max_length=32, choices=Category.choices)
     impact = models.CharField(_("impact"), max_length=16, choices=Impact.choices)
     departments = models.ManyToManyField(
@@ -134,7 +141,7 @@ class ChangeTemplate(models.Model):
         verbose_name_plural = _("standard change templates")
 
     def __str__(self) -> str:
-        return self.name
+        return localized(self)
 
     @property
     def is_active(self) -> bool:
@@ -146,6 +153,7 @@ class BlackoutWindow(models.Model):
     """A period when no change may start (emergencies excepted)."""
 
     name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     reason = models.TextField(_("reason"), blank=True)
@@ -167,4 +175,4 @@ class BlackoutWindow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M})"
+        return f"{localized(self)} ({timezone.localtime(self.starts_at):%Y-%m-%d %H:%M} – {timezone.localtime(self.ends_at):%Y-%m-%d %H:%M})"

@@ -19,6 +19,7 @@ from approvals import routing, workflow
 from approvals.choices import ChangeState, ChangeType, DecisionKind, StepStatus
 from approvals.downloads import attachment_response
 from approvals.exceptions import DomainError, InvalidInput, NotFound
+from approvals.localization import localized
 from approvals.models import ChangeRequest, Decision, Department
 from approvals.policy import awaits_review, blackouts_overlapping, check_create, check_edit
 from approvals.selectors import (
@@ -231,7 +232,7 @@ def route_preview_for(
     users = User.objects.in_bulk([u for p in planned for u in p.seats])
     steps = [
         {
-            "name": p.template.name,
+            "name": localized(p.template),
             "kind": p.template.get_kind_display(),
             "quorum": p.template.quorum,
             "sla_hours": p.template.sla_hours,

@@ -26,6 +26,7 @@ from approvals.limits import (
     TITLE_MAX,
 )
 from approvals.models import ChangeRequest, ChangeTemplate, Department
+from approvals.web.templatetags import action_label
 
 User = get_user_model()
 
@@ -363,7 +364,9 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = _blank(_("any")) + [(a, a) for a in actions]  # type: ignore[attr-defined]
+        self.fields["action"].choices = _blank(_("any")) + [  # type: ignore[attr-defined]
+            (a, action_label(a)) for a in actions
+        ]
 
 
 class MetricsPeriodForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals.web import auditor, catalogue, changes, lists, pages, queues
+from approvals.web import auditor, catalogue, changes, lists, pages, preferences, queues
 
 app_name = "web"
 
@@ -35,6 +35,7 @@ urlpatterns = [
     path("metrics/export/", pages.metrics_csv, name="metrics_csv"),
     path("catalogue/", catalogue.catalogue, name="catalogue"),
     path("how-approvals-work/", pages.how_it_works, name="how_it_works"),
+    path("settings/", preferences.my_settings, name="my_settings"),
     path("delegations/", pages.delegation_list, name="delegations"),
     path("delegations/<int:delegation_id>/end/", pages.delegation_end, name="delegation_end"),
     path("audit/", auditor.trail, name="audit_trail"),

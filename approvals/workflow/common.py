@@ -86,6 +86,7 @@ def open_route(change: ChangeRequest, *, now: datetime) -> dict[str, Any]:
         raise InvalidInput(_("Policy “%(p)s” has no approval step.") % {"p": policy.name})
     steps = routing.create_steps(change=change, planned=planned, now=now)
     change.policy_name = policy.name
+    change.policy_name_zh = policy.name_zh
     unstaffed = {"no_eligible_approver": steps[0].name} if planned[0].unstaffed else {}
     return unstaffed | {
         "policy": policy.name,

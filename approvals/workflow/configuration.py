@@ -6,6 +6,7 @@ The admin calls these services; so may any other interface."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import Group, Permission, User
@@ -13,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from approvals import audit, outbox
@@ -51,6 +53,14 @@ def label(obj: models.Model) -> Any:
     return obj.pk
 
 
+def _recorded(value: Any) -> Any:
+    # Times typed in the editor's zone are recorded in UTC, like the ones read back from the
+    # database, so that before and after compare as instants.
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        return value.astimezone(UTC)
+    return value
+
+
 def describe(obj: models.Model, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
     """The row's values as the audit trail records them (related rows by `label`)."""
     skipped = UNRECORDED_FIELDS | set(exclude)
@@ -62,7 +72,7 @@ def describe(obj: models.Model, *, exclude: Iterable[str] = ()) -> dict[str, Any
             related = getattr(obj, f.name)
             values[f.name] = label(related) if related is not None else None
         else:
-            values[f.name] = f.value_from_object(obj)
+            values[f.name] = _recorded(f.value_from_object(obj))
     for m2m in obj._meta.many_to_many:
         if m2m.name in skipped or obj.pk is None:
             continue
@@ -285,7 +295,7 @@ def configuration_delete(*, actor: User, model: type[models.Model], object_id: i
 
 # What a change manager may change on an account; the rest is for superusers.
 MANAGER_USER_FIELDS = frozenset({"is_active"})
-MANAGER_PROFILE_FIELDS = frozenset({"department"})
+MANAGER_PROFILE_FIELDS = frozenset({"department", "time_zone", "language"})
 
 
 def _user_values(user: User) -> dict[str, Any]:
@@ -293,6 +303,8 @@ def _user_values(user: User) -> dict[str, Any]:
     values = describe(user)
     values["department"] = label(profile.department) if profile and profile.department else None
     values["manager"] = label(profile.manager) if profile and profile.manager else None
+    values["time_zone"] = profile.time_zone if profile else ""
+    values["language"] = profile.language if profile else ""
     return values
 
 

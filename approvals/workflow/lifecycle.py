@@ -46,6 +46,7 @@ from approvals.workflow.staffing import open_step, round_decisions, step_seats
 # The post-implementation review a failed change gets when its route has none: the CAB decides
 # it (never its implementer or requester), within the retrospective SLA of the default policy.
 REVIEW_NAME = "Post-implementation review"
+REVIEW_NAME_ZH = "实施后评审"
 REVIEW_SLA_HOURS = 120
 
 
@@ -307,6 +308,7 @@ def _new_review_step(change: ChangeRequest) -> ApprovalStep:
         round=change.round,
         order=(last or 0) + 1,
         name=REVIEW_NAME,
+        name_zh=REVIEW_NAME_ZH,
         kind=StepKind.RETROSPECTIVE,
         approver_rule=ApproverRule.GROUPS,
         quorum="any",

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in reader's time zone and language (after authentication: it needs the user).
+    "approvals.web.preferences.UserPreferencesMiddleware",
     # Between the password and the second factor only the second step's pages are reachable.
     "approvals.identity.middleware.MfaPendingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -41,8 +41,13 @@ def admin_form_data(response: Any) -> dict[str, Any]:
 
 
 def split(value: Any) -> tuple[str, str]:
-    """A datetime as the admin's split date and time inputs (local time)."""
+    """A datetime as the admin's split date and time inputs, typed in the change manager's
+    time zone (the demo users read Beijing time)."""
+    import zoneinfo
+
     from django.utils import timezone
 
-    local = timezone.localtime(value)
+    from approvals.demo import DEMO_TIME_ZONE
+
+    local = timezone.localtime(value, zoneinfo.ZoneInfo(DEMO_TIME_ZONE))
     return local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")

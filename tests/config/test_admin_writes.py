@@ -53,7 +53,7 @@ def test_adding_and_deleting_a_department_are_each_one_event(as_mia):
     department = Department.objects.get(code="LEG")
     created = last_event()
     assert (created.data["operation"], created.data["before"]) == ("created", None)
-    assert created.data["after"] == {"code": "LEG", "name": "Legal", "head": None}
+    assert created.data["after"] == {"code": "LEG", "name": "Legal", "name_zh": "", "head": None}
 
     response = as_mia.post(f"/admin/approvals/department/{department.pk}/delete/", {"post": "yes"})
 

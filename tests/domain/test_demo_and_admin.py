@@ -64,7 +64,12 @@ def test_policy_edit_in_admin_is_audited_on_the_system_chain(client, admin):
     department = Department.objects.get(code="HR")
     response = client.post(
         f"/admin/approvals/department/{department.pk}/change/",
-        {"code": "HR", "name": "People and Culture", "head": department.head_id},
+        {
+            "code": "HR",
+            "name": "People and Culture",
+            "name_zh": department.name_zh,
+            "head": department.head_id,
+        },
     )
     assert response.status_code == 302
     event = AuditEvent.objects.filter(chain="system").last()

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 def note_for(user) -> Notification:
     return Notification.objects.create(
-        user=user, kind=NotificationKind.REMINDER, message="Reminder: CHG-000001 waits."
+        user=user,
+        kind=NotificationKind.REMINDER,
+        params={"key": "CHG-000001", "step": "Department head", "percent": 50},
     )
 
 

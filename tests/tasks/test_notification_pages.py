@@ -10,20 +10,22 @@ from notifications.models import Notification
 pytestmark = pytest.mark.django_db
 
 
-def notify(user, message="CHG-000001 awaits your decision"):
-    return Notification.objects.create(user=user, kind="step_opened", message=message)
+def notify(user, key="CHG-000001"):
+    return Notification.objects.create(
+        user=user, kind="step_opened", params={"key": key, "step": "Department head"}
+    )
 
 
 def test_my_notifications_are_listed_newest_first_and_nobody_elses(client, hank, mia):
-    notify(hank, "first")
-    notify(hank, "second")
-    notify(mia, "not for hank")
+    notify(hank, "CHG-000101")
+    notify(hank, "CHG-000102")
+    notify(mia, "CHG-000999")
     client.force_login(hank)
     response = client.get(reverse("notifications:list"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert body.index("second") < body.index("first")
-    assert "not for hank" not in body
+    assert body.index("CHG-000102") < body.index("CHG-000101")
+    assert "CHG-000999" not in body
     assert response.context["unread_notifications_count"] == 2
 
 

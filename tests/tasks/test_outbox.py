@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError as BrokerDown
 from approvals import outbox, workflow
 from approvals.models import AuditEvent
 from changemgmt.celery import app
+from notifications.messages import text_of
 from notifications.models import EventDispatch, Notification
 from tests.helpers import approve, assessed, new_change, submitted
 
@@ -200,6 +201,6 @@ def test_the_requester_hears_in_plain_words_that_information_was_requested(
     drain(django_capture_on_commit_callbacks)
     (note,) = Notification.objects.filter(user=alice)
     assert note.kind == "decision"
-    assert "“request information”" in note.message
+    assert "“request information”" in text_of(note, language="en")
     (email,) = [m for m in mail.outbox if m.to == ["alice@example.com"]]
     assert f"/changes/{change.pk}/" in email.body
