@@ -71,6 +71,8 @@ def test_change_goes_from_form_to_approval_and_into_the_audit_trail(
     row.get_by_role("button", name="Reject").click()
     row.locator(".inline-error").get_by_text("a comment is required").wait_for()
     assert row.count() == 1
+    # The refusal opens the comment box, since a missing comment is its usual cause.
+    row.locator("textarea[name=comment]").wait_for(state="visible")
     write_comment(row, "Fine by IT.")
     row.get_by_role("button", name="Approve").click()
     row.wait_for(state="detached")
