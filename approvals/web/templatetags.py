@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from approvals import naming
 from approvals.choices import AuditAction, ChangeState, DecisionKind, Role, StepStatus
-from approvals.localization import localized, localized_value, reads_chinese
+from approvals.localization import localized, localized_value, reader_name, reads_chinese
 
 register = template.Library()
 
@@ -233,3 +233,9 @@ def step_name(step: Any) -> str:
 def policy_name(change: Any) -> str:
     """The name of the policy a change was routed by, in the reader's language."""
     return localized_value(change.policy_name, getattr(change, "policy_name_zh", ""))
+
+
+@register.filter(name="reader_name")
+def reader_name_filter(name: str) -> str:
+    """A name the rules passed along (a blackout window's), in the reader's language."""
+    return reader_name(name)
