@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
 # body are still synchronous and safe.
@@ -52,6 +53,17 @@ def new_page(browser, live_server):
             base_url=live_server.url,
             viewport={"width": width, "height": height},
             locale="zh-CN" if language.startswith("zh") else "en-US",
+        )
+        # The browser chose its language (as the header's switcher does), whatever the
+        # person's own setting.
+        context.add_cookies(
+            [
+                {
+                    "name": settings.LANGUAGE_COOKIE_NAME,
+                    "value": "zh-hans" if language.startswith("zh") else "en",
+                    "url": live_server.url,
+                }
+            ]
         )
         context.set_default_timeout(10_000)
         contexts.append(context)

@@ -9,12 +9,9 @@ from django.utils import timezone
 from approvals.choices import ChangeState
 from approvals.models import ChangeRequest
 from tests.browser.inbox import write_comment
+from tests.browser.times import typed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _local(dt):
-    return timezone.localtime(dt).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_change_goes_from_form_to_approval_and_into_the_audit_trail(
@@ -32,8 +29,8 @@ def test_change_goes_from_form_to_approval_and_into_the_audit_trail(
     page.select_option("#id_impact", "low")
     page.select_option("#id_implementer", "ivan")
     start = timezone.now() + timedelta(days=2)
-    page.fill("#id_planned_start", _local(start))
-    page.fill("#id_planned_end", _local(start + timedelta(hours=1)))
+    page.fill("#id_planned_start", typed(start, "alice"))
+    page.fill("#id_planned_end", typed(start + timedelta(hours=1), "alice"))
     page.fill("#id_backout_plan", "Reinstall the previous package.")
     page.fill("#id_test_plan", "Send a test message.")
     # The route preview follows the answers in place.

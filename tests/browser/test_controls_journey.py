@@ -12,16 +12,13 @@ from approvals import workflow
 from approvals.choices import AuditAction, ChangeState, StepKind, StepStatus
 from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, Decision
 from tests.browser.inbox import write_comment
+from tests.browser.times import typed
 from tests.helpers import approve, assessed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DETAIL = re.compile(r"/changes/(\d+)/$")
 PHONE = {"width": 390, "height": 844}
-
-
-def _local(dt):
-    return timezone.localtime(dt).strftime("%Y-%m-%dT%H:%M")
 
 
 def _switch_to_chinese(page):
@@ -125,8 +122,8 @@ def test_a_requester_moves_an_approved_window_in_chinese_on_a_phone_and_it_is_ap
     page.goto(f"/changes/{change.pk}/")
     page.locator(".actions-panel").get_by_text("调整时间窗口").click()
     start = timezone.now() + timedelta(days=7)
-    page.fill("#id_planned_start", _local(start))
-    page.fill("#id_planned_end", _local(start + timedelta(hours=2)))
+    page.fill("#id_planned_start", typed(start, "alice"))
+    page.fill("#id_planned_end", typed(start + timedelta(hours=2), "alice"))
     page.fill("#id_reason", "供应商把割接推迟了一周。")
     shot(page, "controls-05-reschedule-form-zh-phone")
     assert _fits_the_phone(page)
@@ -140,7 +137,7 @@ def test_a_requester_moves_an_approved_window_in_chinese_on_a_phone_and_it_is_ap
 
     change.refresh_from_db()
     assert change.state == ChangeState.FINAL_APPROVAL
-    assert timezone.localtime(change.planned_start).strftime("%Y-%m-%dT%H:%M") == _local(start)
+    assert typed(change.planned_start, "alice") == typed(start, "alice")
     assert AuditEvent.objects.filter(change=change, action=AuditAction.RESCHEDULED).count() == 1
 
     mia_page = new_page("mia", width=PHONE["width"], height=PHONE["height"], language="zh")
@@ -182,13 +179,13 @@ def test_a_blackout_is_flagged_on_the_form_preview_and_in_the_approvers_inbox_ro
     page.select_option("#id_impact", "low")
     page.select_option("#id_implementer", "ivan")
     preview = page.locator("#route-preview")
-    page.fill("#id_planned_start", _local(freeze_start - timedelta(days=2)))
-    page.fill("#id_planned_end", _local(freeze_start - timedelta(days=2) + timedelta(hours=2)))
+    page.fill("#id_planned_start", typed(freeze_start - timedelta(days=2), "alice"))
+    page.fill("#id_planned_end", typed(freeze_start - timedelta(days=2, hours=-2), "alice"))
     preview.get_by_text("Department head").wait_for()
     assert preview.locator(".warning-blackout").count() == 0
     # Moving the window into the freeze flags it in place, before anyone decides.
-    page.fill("#id_planned_start", _local(freeze_start + timedelta(hours=20)))
-    page.fill("#id_planned_end", _local(freeze_start + timedelta(hours=22)))
+    page.fill("#id_planned_start", typed(freeze_start + timedelta(hours=20), "alice"))
+    page.fill("#id_planned_end", typed(freeze_start + timedelta(hours=22), "alice"))
     warning = preview.locator(".warning-blackout")
     warning.wait_for()
     assert "Quarter-end freeze" in warning.inner_text()

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from tests.browser.inbox import write_comment
+from tests.browser.times import typed
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,15 +38,11 @@ ZH = {
 }
 
 
-def _local(dt):
-    return timezone.localtime(dt).strftime("%Y-%m-%dT%H:%M")
-
-
-def _plan_window_open_now(page):
+def _plan_window_open_now(page, username="alice"):
     """A planned window that is open now: the approved change may start at once."""
     start = timezone.now() + timedelta(minutes=5)
-    page.fill("#id_planned_start", _local(start))
-    page.fill("#id_planned_end", _local(start + timedelta(hours=2)))
+    page.fill("#id_planned_start", typed(start, username))
+    page.fill("#id_planned_end", typed(start + timedelta(hours=2), username))
 
 
 def _switch_to_chinese(page):
