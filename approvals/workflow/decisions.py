@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Count, Exists, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,8 +38,8 @@ from approvals.policy import (
     step_is_met,
 )
 from approvals.selectors import load_actor
-from approvals.workflow.common import check_version, close_step, finish, skip_rest
-from approvals.workflow.staffing import open_step, round_decisions
+from approvals.workflow.common import check_version, close_step, finish
+from approvals.workflow.staffing import open_step
 
 ACTION_OF = {
     DecisionKind.APPROVE: AuditAction.APPROVED,
@@ -60,36 +61,64 @@ class RouteStep:
 
 def _lock_for_decision(change_id: int, actor: User) -> ChangeRequest:
     is_auditor = User.groups.through.objects.filter(user_id=actor.pk, group__name=Role.AUDITOR)
+    round_steps = (
+        ApprovalStep.objects.filter(change=OuterRef("pk"), round=OuterRef("round"))
+        .order_by()
+        .values("change")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     try:
         return (
             ChangeRequest.objects.select_for_update(of=("self",))
-            .annotate(actor_is_auditor=Exists(is_auditor))
+            .annotate(
+                actor_is_auditor=Exists(is_auditor),
+                round_steps=Coalesce(Subquery(round_steps), 0),
+            )
             .get(pk=change_id)
         )
     except (ChangeRequest.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("No such change.")) from None
 
 
-def _round_steps(change: ChangeRequest, actor_id: int, now: datetime) -> list[RouteStep]:
-    """Steps of the current round with seats (and their users) and the seats lent to the actor,
-    in one query."""
+def _round_steps(
+    change: ChangeRequest, actor_id: int, now: datetime
+) -> tuple[list[RouteStep], tuple[RoundDecision, ...]]:
+    """Steps of the current round with seats (and their users), the seats lent to the actor now,
+    and the round's live decisions (each fills a seat), in one query; a step with no seat at all
+    (nobody eligible) costs one more, only when there is one."""
     lent = Delegation.objects.filter(
         delegator_id=OuterRef("user_id"), delegate_id=actor_id, starts_at__lte=now, ends_at__gt=now
     )
+    live = Decision.objects.filter(step=OuterRef("step_id"), seat=OuterRef("user_id"), voided=False)
     rows = (
         StepApprover.objects.filter(step__change_id=change.pk, step__round=change.round)
         .select_related("step", "user")
-        .annotate(lent=Exists(lent))
+        .annotate(
+            lent=Exists(lent),
+            decided=Subquery(live.values("decision")[:1]),
+            decider=Subquery(live.values("approver_id")[:1]),
+        )
         .order_by("step__order", "user_id")
     )
     steps: dict[int, RouteStep] = {}
+    decisions: list[RoundDecision] = []
     for row in rows:
         entry = steps.setdefault(row.step_id, RouteStep(row.step))
         entry.seats[row.user_id] = row.source
         entry.users[row.user_id] = row.user
         if row.lent:
             entry.lent.add(row.user_id)
-    return list(steps.values())
+        if row.decided:
+            decisions.append(
+                RoundDecision(row.step_id, row.step.kind, row.decider, row.user_id, row.decided)
+            )
+    if len(steps) < getattr(change, "round_steps", 0):
+        unseated = ApprovalStep.objects.filter(change=change, round=change.round).exclude(
+            pk__in=list(steps)
+        )
+        steps.update({step.pk: RouteStep(step) for step in unseated})
+    return sorted(steps.values(), key=lambda r: r.step.order), tuple(decisions)
 
 
 def _check_input(decision: str, comment: str, outcome: str, actions: str) -> tuple[str, str]:
@@ -144,8 +173,7 @@ def step_decide(
             _decide_at_assessment(change, actor, decision, comment)
             finish(change)
             return change
-        route = _round_steps(change, actor.pk, now)
-        decisions = round_decisions(change)
+        route, decisions = _round_steps(change, actor.pk, now)
         current = next((r for r in route if r.step.status == StepStatus.PENDING), None)
         open_step_ = None
         if current is not None:
@@ -239,6 +267,19 @@ def _ineligible_seats(change: ChangeRequest, open_step_: OpenStep) -> set[int]:
     }
 
 
+def _end_round(change: ChangeRequest, step: ApprovalStep, status: str, now: datetime) -> None:
+    """Close the decided step with `status` and skip the rest of the round, in one UPDATE."""
+    ApprovalStep.objects.filter(
+        change=change,
+        round=change.round,
+        status__in=[StepStatus.WAITING, StepStatus.PENDING],
+    ).update(
+        status=Case(When(pk=step.pk, then=Value(status)), default=Value(StepStatus.SKIPPED)),
+        decided_at=Case(When(pk=step.pk, then=Value(now)), default=F("decided_at")),
+    )
+    step.status, step.decided_at = status, now
+
+
 def _apply_decision(
     change: ChangeRequest,
     route: list[RouteStep],
@@ -250,8 +291,8 @@ def _apply_decision(
     if decision == DecisionKind.APPROVE:
         if not step_is_met(open_step_, _ineligible_seats(change, open_step_)):
             return {"step_met": False}
-        close_step(step, StepStatus.APPROVED, now)
         if step.kind == StepKind.RETROSPECTIVE:
+            close_step(step, StepStatus.APPROVED, now)
             return {"step_met": True, "review_approved": True}
         following = next(
             (
@@ -264,16 +305,20 @@ def _apply_decision(
             None,
         )
         if following is None:
+            close_step(step, StepStatus.APPROVED, now)
             if change.state == ChangeState.TIER_APPROVAL:
                 change.enter_final()
             change.grant()
             return {"step_met": True, "opened_step": None}
+        # The step met and the one it opens are written together, in one UPDATE.
+        step.status, step.decided_at = StepStatus.APPROVED, now
         staffed = open_step(
             change=change,
             step=following.step,
             seats=following.seats,
             decisions=open_step_.round_decisions,
             now=now,
+            also_save=[step],
         )
         if following.step.kind == StepKind.FINAL and change.state == ChangeState.TIER_APPROVAL:
             change.enter_final()
@@ -284,12 +329,10 @@ def _apply_decision(
             **staffed,
         }
     if decision == DecisionKind.REJECT:
-        close_step(step, StepStatus.REJECTED, now)
-        skip_rest(change, exclude=step.pk)
+        _end_round(change, step, StepStatus.REJECTED, now)
         change.reject()
         return {"step_met": False}
-    close_step(step, StepStatus.SKIPPED, now)
-    skip_rest(change, exclude=step.pk)
+    _end_round(change, step, StepStatus.SKIPPED, now)
     Decision.objects.filter(step__change=change, step__round=change.round).update(voided=True)
     change.return_for_information()
     return {"step_met": False, "decisions_voided": True}

@@ -45,12 +45,18 @@ def staff_step(
     seats: dict[int, str],
     decisions: tuple[RoundDecision, ...],
     now: datetime,
+    save: bool = True,
 ) -> dict[str, Any]:
     """Make sure somebody may decide `step`: when none of its seats may (segregation of duties,
     four eyes), seat its escalation target (then the CAB) without the excluded; when nobody is
     left, flag it for a change manager's reassignment. `seats` is updated in place. Returns what
-    the audit event should say (empty when the step was staffed already)."""
+    the audit event should say (empty when the step was staffed already). With `save=False` the
+    caller writes the step's fields."""
     if eligible_seats(change, step, seats, decisions):
+        if step.no_eligible_at is not None:
+            step.no_eligible_at = None
+            if save:
+                step.save(update_fields=["no_eligible_at"])
         return {}
     excluded = set(
         exclusions(change, step_id=step.pk, step_kind=step.kind, round_decisions=decisions)
@@ -62,7 +68,8 @@ def staff_step(
     ]
     if not targets:
         step.no_eligible_at = now
-        step.save(update_fields=["no_eligible_at"])
+        if save:
+            step.save(update_fields=["no_eligible_at"])
         return {"no_eligible_approver": step.name, "no_eligible_step_id": step.pk}
     StepApprover.objects.bulk_create(
         StepApprover(step=step, user_id=user, source=ApproverSource.ESCALATION) for user in targets
@@ -70,7 +77,8 @@ def staff_step(
     seats.update(dict.fromkeys(targets, ApproverSource.ESCALATION.value))
     step.escalated_at = now
     step.no_eligible_at = None
-    step.save(update_fields=["escalated_at", "no_eligible_at"])
+    if save:
+        step.save(update_fields=["escalated_at", "no_eligible_at"])
     names = list(
         User.objects.filter(pk__in=targets).order_by("username").values_list("username", flat=True)
     )
@@ -84,16 +92,22 @@ def open_step(
     seats: dict[int, str],
     decisions: tuple[RoundDecision, ...],
     now: datetime,
+    also_save: list[ApprovalStep] | None = None,
 ) -> dict[str, Any]:
     """Open a waiting (or re-open a decided) step: it is pending from now, due after its SLA,
-    and staffed under the segregation rules."""
+    and staffed under the segregation rules. Steps in `also_save` (the one just met) are written
+    in the same UPDATE."""
     step.status = StepStatus.PENDING
     step.opened_at = now
     step.decided_at = None
     step.due_at = routing.due_at(now, step.sla_hours)
-    update = ["status", "opened_at", "decided_at", "due_at"]
     if step.escalated_at is not None:  # planned onto its escalation target: decided by them
         step.escalated_at = now
-        update.append("escalated_at")
-    step.save(update_fields=update)
-    return staff_step(change=change, step=step, seats=seats, decisions=decisions, now=now)
+    staffed = staff_step(
+        change=change, step=step, seats=seats, decisions=decisions, now=now, save=False
+    )
+    ApprovalStep.objects.bulk_update(
+        [*(also_save or []), step],
+        ["status", "opened_at", "decided_at", "due_at", "escalated_at", "no_eligible_at"],
+    )
+    return staffed

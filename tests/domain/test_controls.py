@@ -527,3 +527,39 @@ def test_only_a_change_manager_reassigns(alice, carl):
             reason="x",
         ),
     )
+
+
+def test_a_step_nobody_may_decide_is_never_skipped(mia, carl, hank):
+    """mia requests, carl implements: the final approval (the change managers, then the CAB) has
+    nobody eligible. Approving the department head's step must open it, flagged, not approve."""
+    carl.groups.add(Group.objects.get(name="implementer"))
+    change = assessed(mia, implementer="carl")
+    final = change.steps.get(kind=StepKind.FINAL)
+    assert not final.approvers.exists()
+    change = approve("hank", change)
+    assert change.state == S.FINAL_APPROVAL
+    final.refresh_from_db()
+    assert final.status == StepStatus.PENDING and final.no_eligible_at is not None
+    assert any(w["kind"] == "no_eligible_approver" for w in _warnings(change))
+    change = workflow.step_reassign(
+        actor=_other_change_manager(),
+        change_id=change.pk,
+        step_id=final.pk,
+        to_user="eve",
+        reason="nobody else may decide it",
+    )
+    assert approve("eve", change).state == S.APPROVED
+
+
+def _warnings(change):
+    from approvals.selectors import warnings_for, with_route
+
+    return warnings_for(with_route(ChangeRequest.objects.filter(pk=change.pk)).get())
+
+
+def _other_change_manager():
+    from django.contrib.auth import get_user_model
+
+    manager = get_user_model().objects.create_user("max", password="x")
+    manager.groups.add(Group.objects.get(name="change_manager"))
+    return manager
