@@ -9,7 +9,7 @@ mail systems that de-duplicate drop the repeat.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from approvals.localization import language_of
+from approvals.localization import language_of, zone_named
 from approvals_channels import mail as channel_mail
 from approvals_channels import preferences
 from notifications.messages import text_of
@@ -71,11 +71,17 @@ def recipient_language(notification: Notification) -> str:
     return language_of(profile.language if profile is not None else "")
 
 
+def recipient_zone(notification: Notification) -> tzinfo:
+    """The time zone the recipient reads times in: their profile's, or the site's."""
+    profile = getattr(notification.user, "profile", None)
+    return zone_named(profile.time_zone if profile is not None else "")
+
+
 def _message(notification: Notification) -> EmailMessage:
     change = notification.change
     site = settings.SITE_URL.rstrip("/")
     language = recipient_language(notification)
-    with translation.override(language):
+    with translation.override(language), timezone.override(recipient_zone(notification)):
         text = text_of(notification)
         context = {
             "notification": notification,

@@ -114,6 +114,8 @@ def test_notifications_are_written_in_each_recipients_language(
     assert olga_mail.subject == f"{change.key} 的步骤“联合审批（受影响部门）”等待您审批。"
     assert "您好" in olga_mail.body and "您是此步骤的审批人" in olga_mail.body
     assert olga_mail.extra_headers["Content-Language"] == "zh-hans"
+    (html, _type), *_ = olga_mail.alternatives
+    assert "UTC+08:00" in html  # the window, in her time zone, named
     (alice_mail,) = [m for m in mail.outbox if m.to == ["alice@example.com"]]
     assert alice_mail.body.startswith("Hello Alice Requester,")
     assert alice_mail.extra_headers["Content-Language"] == "en"
