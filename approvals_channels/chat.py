@@ -4,10 +4,10 @@ sends them once that transaction has committed. A failed send is retried with ba
 periodic sweep until CHAT_MAX_ATTEMPTS; a delivery in the quiet hours of an approver it
 addresses waits until they end.
 
-Each message carries a "Review and decide" button per approver seat (approvers who turned chat
-off get none): a one-time link to the confirmation page for that approver (see links). Group
-robots show the message to the whole group, so a button decides only as the approver it names,
-under every control, and only once.
+A group robot shows the message to everyone in the group, so it carries no decision
+credential: its one button opens the change page, behind sign-in, where the approver decides
+under every control of the workflow. One-time decision links go only to an approver's own
+e-mail (see mail and links).
 """
 
 import logging
@@ -28,9 +28,9 @@ from approvals.choices import AuditAction, StepStatus
 from approvals.localization import language_of, localized
 from approvals.models import ApprovalStep, AuditEvent, StepApprover
 from approvals.outbox import retry_delay
-from approvals_channels import links, preferences
+from approvals_channels import preferences
 from approvals_channels.formats import ChatMessage, request_for
-from approvals_channels.models import ChatDelivery, ChatTarget, DeliveryStatus, LinkChannel
+from approvals_channels.models import ChatDelivery, ChatTarget, DeliveryStatus
 from integrations import destinations
 from integrations.webhooks import _request as post_to
 
@@ -131,8 +131,8 @@ def _approvers(step: ApprovalStep) -> list:
     return [seat.user for seat in seats.order_by("user_id")]
 
 
-def message_for(delivery: ChatDelivery, approvers: list, *, now: datetime) -> ChatMessage:
-    """The message in the target's language, with a one-time link per approver."""
+def message_for(delivery: ChatDelivery) -> ChatMessage:
+    """The message in the target's language, with one button to the change page."""
     step, change = delivery.step, delivery.step.change
     site = settings.SITE_URL.rstrip("/")
     with translation.override(language_of(delivery.target.language)):
@@ -153,23 +153,11 @@ def message_for(delivery: ChatDelivery, approvers: list, *, now: datetime) -> Ch
                 else "—",
             ),
         ]
-        buttons = []
-        if step.status == StepStatus.PENDING:
-            for user in approvers:
-                if not preferences.of(user).chat:
-                    continue
-                token = links.issue(
-                    step=step, user=user, decision="", channel=LinkChannel.CHAT, now=now
-                )
-                if token is None:
-                    break
-                name = user.get_full_name() or user.get_username()
-                buttons.append(
-                    (_("Review and decide (%(name)s)") % {"name": name}, links.url_of(token))
-                )
-        if not buttons:
-            url = site + reverse("web:change_detail", args=[change.pk])
-            buttons.append((_("Open the change"), url))
+        url = site + reverse("web:change_detail", args=[change.pk])
+        label = (
+            _("Review and decide") if step.status == StepStatus.PENDING else _("Open the change")
+        )
+        buttons = [(label, url)]
     return ChatMessage(title=title, facts=facts, buttons=buttons)
 
 
@@ -219,7 +207,7 @@ def _send(deliveries: QuerySet[ChatDelivery], *, now: datetime) -> int:
             continue
         if not _claim(delivery, now):
             continue
-        status, error = _post(delivery, message_for(delivery, approvers, now=now))
+        status, error = _post(delivery, message_for(delivery))
         attempts = delivery.attempts + 1
         fields: dict[str, Any] = {
             "attempts": F("attempts") + 1,

@@ -1,4 +1,4 @@
-"""Decision links: approve / reject by e-mail, "review and decide" from chat, without signing in.
+"""Decision links: approve / reject from an approver's own e-mail, without signing in.
 
 A link is bound to one step and one approver: a 256-bit random token, of which only the SHA-256
 is stored, used once, and expiring at the earlier of LINK_LIFETIME and the step's due time. Its
@@ -6,6 +6,7 @@ page shows the change and asks for confirmation (GET decides nothing, so mail sc
 follow links change nothing); the POST decides through `workflow.step_decide` as the link's
 approver, naming the link's step, so every control of the workflow holds and a link for a step
 that has moved on is refused as stale. The decision's audit event names the channel and the link.
+Chat messages, which a group reads, carry no link; a link ever issued for chat decides nothing.
 """
 
 import hashlib
@@ -23,7 +24,7 @@ from approvals import workflow
 from approvals.choices import DecisionKind, StepStatus
 from approvals.exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from approvals.models import ApprovalStep, ChangeRequest
-from approvals_channels.models import DecisionLink
+from approvals_channels.models import DecisionLink, LinkChannel
 
 TOKEN_BYTES = 32  # 256 bits
 LINK_LIFETIME = timedelta(hours=72)
@@ -76,13 +77,13 @@ def url_of(token: str) -> str:
 
 
 def find(token: str) -> DecisionLink | None:
-    """The link of a token, with its step, change and approver."""
+    """The e-mail link of a token, with its step, change and approver."""
     if not token or len(token) > 100:
         return None
     return (
         DecisionLink.objects.select_related("step", "step__change", "step__change__requester")
         .select_related("user")
-        .filter(token_hash=token_hash(token))
+        .filter(token_hash=token_hash(token), channel=LinkChannel.EMAIL)
         .first()
     )
 
@@ -113,7 +114,7 @@ def decide_by_link(*, token: str, decision: str, comment: str = "") -> ChangeReq
         link = (
             DecisionLink.objects.select_for_update()
             .select_related("step", "user")
-            .filter(token_hash=token_hash(token))
+            .filter(token_hash=token_hash(token), channel=LinkChannel.EMAIL)
             .first()
         )
         if link is None:

@@ -14,7 +14,8 @@ class DecisionLink(models.Model):
 
     Only the SHA-256 of the 256-bit token is stored; the token itself exists only in the message
     that carried it. `decision` is the decision the link proposes (an e-mail's approve or reject
-    link); empty, the confirmation page offers both (a chat message's "Review and decide").
+    link); empty, the confirmation page offers both. Only e-mail links decide: chat messages,
+    which a group reads, carry none, and a link once issued for chat is not known.
     """
 
     token_hash = models.CharField(max_length=64, unique=True)

@@ -1,5 +1,6 @@
-"""Chat robots: each platform's receiver gets its own message format, correctly signed, with a
-"Review and decide" button that opens a one-time confirmation page; failed sends are retried."""
+"""Chat robots: each platform's receiver gets its own message format, correctly signed, with one
+"Review and decide" button that opens the change page behind sign-in (a group reads the message,
+so it carries no decision link); failed sends are retried."""
 
 import base64
 import hashlib
@@ -12,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from approvals.models import AuditEvent, Department
+from approvals.models import AuditEvent, Decision, Department
 from approvals_channels import chat, services
 from approvals_channels.models import ChatDelivery, ChatTarget, DecisionLink, DeliveryStatus
 from tests.channels.support import CHAT, drain, open_step
@@ -50,17 +51,17 @@ def sent(alice, settings, receiver, django_capture_on_commit_callbacks):
     return run
 
 
-def _buttons_open_the_confirmation_page(client, urls, step):
-    assert urls
-    for url in urls:
-        path = urlsplit(url).path
-        assert path.startswith("/links/")
-        page = client.get(path)
-        assert page.status_code == 200 and b"confirm-approve" in page.content
-    assert DecisionLink.objects.filter(step=step, channel="chat", used_at=None).count() == len(urls)
+def _the_button_opens_the_change_behind_sign_in(client, urls, change):
+    assert len(urls) == 1
+    path = urlsplit(urls[0]).path
+    assert path == f"/changes/{change.pk}/"
+    client.logout()
+    page = client.get(path)
+    assert page.status_code == 302 and "/login" in page["Location"]
+    assert not DecisionLink.objects.exists()
 
 
-def test_wecom_robot_gets_markdown_with_a_review_and_decide_link_per_approver(
+def test_wecom_robot_gets_markdown_with_a_review_and_decide_link_to_the_change(
     sent, receiver, client
 ):
     _target(receiver, "wecom", path="/cgi-bin/webhook/send?key=robot-key-1")
@@ -74,7 +75,7 @@ def test_wecom_robot_gets_markdown_with_a_review_and_decide_link_per_approver(
     assert set(body["markdown"]) == {"content"} and len(content.encode()) <= 4096
     assert change.key in content and "Review and decide" in content
     urls = [part.split(")")[0] for part in content.split("](")[1:]]
-    _buttons_open_the_confirmation_page(client, urls, open_step(change))
+    _the_button_opens_the_change_behind_sign_in(client, urls, change)
 
 
 def test_dingtalk_robot_gets_a_signed_action_card(sent, receiver, client):
@@ -100,8 +101,8 @@ def test_dingtalk_robot_gets_a_signed_action_card(sent, receiver, client):
     assert change.key in card["title"] and change.key in card["text"]
     assert all(set(b) == {"title", "actionURL"} for b in card["btns"])
     assert all("Review and decide" in b["title"] for b in card["btns"])
-    _buttons_open_the_confirmation_page(
-        client, [b["actionURL"] for b in card["btns"]], open_step(change)
+    _the_button_opens_the_change_behind_sign_in(
+        client, [b["actionURL"] for b in card["btns"]], change
     )
 
 
@@ -126,7 +127,7 @@ def test_feishu_robot_gets_a_signed_interactive_card(sent, receiver, client):
     assert action["tag"] == "action"
     buttons = action["actions"]
     assert all(b["tag"] == "button" and b["text"]["tag"] == "plain_text" for b in buttons)
-    _buttons_open_the_confirmation_page(client, [b["url"] for b in buttons], open_step(change))
+    _the_button_opens_the_change_behind_sign_in(client, [b["url"] for b in buttons], change)
 
 
 def test_slack_webhook_gets_block_kit_with_link_buttons(sent, receiver, client):
@@ -143,8 +144,8 @@ def test_slack_webhook_gets_block_kit_with_link_buttons(sent, receiver, client):
     for button in actions["elements"]:
         assert button["type"] == "button" and button["text"]["type"] == "plain_text"
         assert len(button["text"]["text"]) <= 75 and button["action_id"]
-    _buttons_open_the_confirmation_page(
-        client, [b["url"] for b in actions["elements"]], open_step(change)
+    _the_button_opens_the_change_behind_sign_in(
+        client, [b["url"] for b in actions["elements"]], change
     )
 
 
@@ -161,9 +162,7 @@ def test_teams_webhook_gets_an_adaptive_card_with_open_url_actions(sent, receive
     assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
     assert card["body"][0]["type"] == "TextBlock" and change.key in card["body"][0]["text"]
     assert all(a["type"] == "Action.OpenUrl" for a in card["actions"])
-    _buttons_open_the_confirmation_page(
-        client, [a["url"] for a in card["actions"]], open_step(change)
-    )
+    _the_button_opens_the_change_behind_sign_in(client, [a["url"] for a in card["actions"]], change)
 
 
 def test_a_target_of_another_department_hears_nothing(sent, receiver):
@@ -225,17 +224,19 @@ def test_anyone_else_is_refused_and_nothing_is_saved(hank, receiver):
     assert (ChatTarget.objects.count(), AuditEvent.objects.count()) == before
 
 
-def test_an_approver_who_turned_chat_off_gets_no_button_and_the_message_opens_the_change(
-    sent, receiver, hank
+def test_a_group_member_who_is_not_signed_in_cannot_decide_from_the_group_message(
+    sent, receiver, client
 ):
-    from approvals_channels.models import ChannelPreferences
-
-    ChannelPreferences.objects.create(user=hank, chat=False)
-    _target(receiver, "slack", path="/services/T/B/quiet")
+    _target(receiver, "wecom", path="/cgi-bin/webhook/send?key=k")
     change, requests = sent()
-    [button] = json.loads(requests[0]["body"])["blocks"][2]["elements"]
-    assert button["text"]["text"] == "Open the change"
-    assert button["url"].endswith(f"/changes/{change.pk}/")
+    content = json.loads(requests[0]["body"])["markdown"]["content"]
+    [url] = [part.split(")")[0] for part in content.split("](")[1:]]
+    before = (Decision.objects.count(), AuditEvent.objects.count())
+    client.logout()
+    response = client.post(urlsplit(url).path, {"decision": "approve", "comment": ""})
+    assert response.status_code == 302 and "/login" in response["Location"]
+    assert (Decision.objects.count(), AuditEvent.objects.count()) == before
+    assert open_step(change).status == "pending"
     assert not DecisionLink.objects.exists()
 
 

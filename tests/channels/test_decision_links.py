@@ -65,10 +65,19 @@ def test_an_unknown_token_is_not_found_and_decides_nothing(client, step):
 def test_a_link_acts_only_as_its_approver_under_every_control(client, step, alice):
     # A link issued to the requester (never an approver of their own change) is refused by the
     # same rules as the pages.
-    token = links.issue(step=step, user=alice, decision="approve", channel="chat")
+    token = links.issue(step=step, user=alice, decision="approve", channel="email")
     before = counts(step.change)
     page = client.post(_path(token), {"decision": "approve"})
     assert page.status_code == 409
+    assert counts(step.change) == before
+    assert not Decision.objects.filter(step=step).exists()
+
+
+def test_a_link_once_issued_for_chat_is_not_known_and_decides_nothing(client, step):
+    token = links.issue(step=step, user=step.approvers.first(), decision="", channel="chat")
+    before = counts(step.change)
+    assert client.get(_path(token)).status_code == 404
+    assert client.post(_path(token), {"decision": "approve"}).status_code == 404
     assert counts(step.change) == before
     assert not Decision.objects.filter(step=step).exists()
 
