@@ -3,6 +3,8 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from approvals.choices import Role
@@ -64,6 +66,12 @@ class ChatTargetAdmin(ChangeManagerAdmin):
 
     def delete_model(self, request: HttpRequest, obj: ChatTarget) -> None:
         services.target_delete(actor=cast(User, request.user), target_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ChatTarget]) -> None:
+        # "Delete selected": one audited deletion per target, all or none.
+        with transaction.atomic():
+            for target in queryset:
+                self.delete_model(request, target)
 
 
 @admin.register(ChatDelivery)

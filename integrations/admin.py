@@ -3,6 +3,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -63,6 +64,14 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: WebhookSubscription) -> None:
         services.subscription_delete(actor=cast(User, request.user), subscription_id=obj.pk)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> None:
+        # "Delete selected": one audited deletion per subscription, all or none.
+        with transaction.atomic():
+            for subscription in queryset:
+                self.delete_model(request, subscription)
 
 
 @admin.register(WebhookDelivery)
