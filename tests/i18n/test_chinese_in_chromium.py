@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings
 
 from approvals import outbox
 from tests.helpers import approve, assessed, user
@@ -20,8 +21,9 @@ def test_olga_reads_a_change_in_chinese_and_beijing_time_on_her_phone(new_page, 
     approve("hank", change)
     outbox.events_dispatch()
 
-    # Olga's browser asks for English; her profile says Chinese.
+    # Olga's browser asks for English and has chosen no language; her profile says Chinese.
     page = new_page("olga", width=390, height=844, language="en")
+    page.context.clear_cookies(name=settings.LANGUAGE_COOKIE_NAME)
     page.goto(f"/changes/{change.pk}/")
     body = page.inner_text("main")
     assert "联合审批（受影响部门）" in body and "部门负责人审批" in body
