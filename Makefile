@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate seed clean bench
+.PHONY: run test lint install install-dev migrate seed clean bench soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +65,11 @@ bench: $(BENCH_VENV)/.installed
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "bench needs wrk: apt-get install wrk"; exit 1; }
 	$(BENCH_VENV)/bin/python -m bench.run
+
+# Races, idempotency and fault injection against real servers it starts itself (PostgreSQL,
+# Redis, gunicorn, worker, beat on ports from SOAK_PORT_BASE, 18900): one table, exit 1 on any
+# loss, duplicate or 5xx. Never part of `make test` or CI; soak/README.md says what it does.
+soak: install-dev
+	@command -v faketime >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq faketime; } \
+		|| { echo "soak needs libfaketime: apt-get install faketime"; exit 1; }
+	$(BIN)/python -m soak
