@@ -231,7 +231,9 @@ def exclusions(
         if decision.step_id == step_id:
             excluded[decision.decider_id] = EXCLUDED_DECIDED_THIS_STEP
         elif step_kind in APPROVAL_KINDS and decision.step_kind in APPROVAL_KINDS:
-            excluded.setdefault(decision.decider_id, EXCLUDED_DECIDED_OTHER_STEP)
+            # Whoever acted, and whoever it was done on behalf of, decided that step.
+            for person in (decision.decider_id, decision.seat_id):
+                excluded.setdefault(person, EXCLUDED_DECIDED_OTHER_STEP)
     if step_kind in (StepKind.FINAL, StepKind.RETROSPECTIVE) and change.implementer_id:
         excluded[change.implementer_id] = EXCLUDED_IMPLEMENTER
     excluded[change.requester_id] = EXCLUDED_REQUESTER
@@ -327,7 +329,8 @@ def decision_seat(actor: Actor, change: ChangeRequest, open_step: OpenStep | Non
     _refuse_auditor(actor)
     open_step = _require_decidable(change, open_step)
     step = open_step.step
-    reason = open_step_exclusions(change, open_step).get(actor.id)
+    excluded = open_step_exclusions(change, open_step)
+    reason = excluded.get(actor.id)
     if reason == EXCLUDED_DECIDED_THIS_STEP:
         raise StaleStep(exclusion_message(reason, step.kind))
     if reason is not None:
@@ -336,16 +339,20 @@ def decision_seat(actor: Actor, change: ChangeRequest, open_step: OpenStep | Non
         if actor.id in open_step.decided:
             raise StaleStep(_("You have already decided this step."))
         return Seat(actor.id, None, open_step.seats[actor.id] == ApproverSource.ESCALATION)
+    # A lent seat is filled on its holder's behalf: the holder's exclusions travel with it.
     lent = sorted(
         seat
         for seat in actor.delegator_ids
-        if seat in open_step.seats and seat not in open_step.decided
+        if seat in open_step.seats and seat not in open_step.decided and seat not in excluded
     )
     if lent:
         seat = lent[0]
         return Seat(seat, seat, open_step.seats[seat] == ApproverSource.ESCALATION)
-    if any(seat in open_step.seats for seat in actor.delegator_ids):
+    holders = [seat for seat in actor.delegator_ids if seat in open_step.seats]
+    if any(seat in open_step.decided for seat in holders):
         raise StaleStep(_("The approver you stand in for has already decided this step."))
+    if holders:
+        raise NotAllowed(exclusion_message(excluded[holders[0]], step.kind))
     raise NotAllowed(
         _("You are not an approver of the open step “%(step)s”.") % {"step": step.name}
     )

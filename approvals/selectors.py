@@ -40,6 +40,7 @@ from approvals.models import (
 )
 from approvals.policy import (
     APPROVAL_KINDS,
+    REVIEW_STATES,
     SCHEDULED_STATES,
     VIEW_ALL_ROLES,
     Actor,
@@ -296,17 +297,33 @@ def inbox(actor: Actor) -> QuerySet[ApprovalStep]:
     undecided_seat = StepApprover.objects.filter(
         step=OuterRef("pk"), user_id__in=[actor.id, *actor.delegator_ids]
     ).exclude(user_id__in=live.filter(step=OuterRef(OuterRef("pk"))).values("seat_id"))
+    # On an approval step, a seat whose holder decided another approval step of the round
+    # (acting, or on whose behalf someone acted) cannot be filled, not even by a delegate.
+    other_steps = live.filter(
+        step__change=OuterRef(OuterRef("change_id")),
+        step__round=OuterRef(OuterRef("round")),
+        step__kind__in=APPROVAL_KINDS,
+    ).exclude(step=OuterRef(OuterRef("pk")))
+    eligible_seat = undecided_seat.exclude(user_id__in=other_steps.values("seat_id")).exclude(
+        user_id__in=other_steps.values("approver_id")
+    )
     decided_here = live.filter(step=OuterRef("pk"), approver_id=actor.id)
     decided_other = live.filter(
+        Q(approver_id=actor.id) | Q(seat_id=actor.id),
         step__change=OuterRef("change_id"),
         step__round=OuterRef("round"),
         step__kind__in=APPROVAL_KINDS,
-        approver_id=actor.id,
     ).exclude(step=OuterRef("pk"))
     return (
         ApprovalStep.objects.filter(status=StepStatus.PENDING, round=F("change__round"))
-        .filter(Q(change__state__in=APPROVAL_STATES) | Q(kind=StepKind.RETROSPECTIVE))
-        .filter(Exists(undecided_seat))
+        .filter(
+            Q(kind__in=APPROVAL_KINDS, change__state__in=APPROVAL_STATES)
+            | Q(kind=StepKind.RETROSPECTIVE, change__state__in=REVIEW_STATES)
+        )
+        .filter(
+            (Q(kind__in=APPROVAL_KINDS) & Exists(eligible_seat))
+            | (Q(kind=StepKind.RETROSPECTIVE) & Exists(undecided_seat))
+        )
         .exclude(Exists(decided_here))
         .exclude(change__requester_id=actor.id)
         .exclude(kind__in=[StepKind.FINAL, StepKind.RETROSPECTIVE], change__implementer_id=actor.id)

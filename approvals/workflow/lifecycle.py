@@ -131,8 +131,8 @@ def change_reschedule(
     reason: str,
     expected_version: int | None = None,
 ) -> ChangeRequest:
-    """Move the window of an approved change. The approval was for the old window, so the final
-    approval re-opens for the new one (a pre-approved standard change keeps its approval)."""
+    """Move the window of an approved change. The approval was for the old window, so a new final
+    approval opens for the new one (a pre-approved standard change keeps its approval)."""
     errors = check_window(planned_start, planned_end, future=True)
     reason, problem = checked_text(
         reason, limit=NOTE_MAX, required=True, required_message=_("Say why the window moves.")
@@ -165,16 +165,19 @@ def change_reschedule(
                 raise InvalidInput(_("This change has no final approval to re-open."))
             voided = final.decisions.filter(voided=False).update(voided=True)
             change.reschedule(planned_start=planned_start, planned_end=planned_end)
+            again = _superseding_step(final)
             staffed = open_step(
                 change=change,
-                step=final,
-                seats=step_seats(final),
+                step=again,
+                seats=step_seats(again),
                 decisions=round_decisions(change),
                 now=now,
             )
             data |= {
-                "reopened_step": final.pk,
-                "reopened_step_name": final.name,
+                "superseded_step": final.pk,
+                "reopened_step": again.pk,
+                "opened_step": again.pk,
+                "opened_step_name": again.name,
                 "decisions_voided": voided,
                 **staffed,
             }
@@ -187,6 +190,36 @@ def change_reschedule(
         )
         finish(change)
     return change
+
+
+def _superseding_step(final: ApprovalStep) -> ApprovalStep:
+    """The final approval for a new window is a step of its own, with the same seats: a decision,
+    a form or an e-mail link bound to the old one is stale and can never approve the new window."""
+    final.status = StepStatus.SKIPPED
+    final.save(update_fields=["status"])
+    last = (
+        ApprovalStep.objects.filter(change_id=final.change_id, round=final.round)
+        .order_by("-order")
+        .values_list("order", flat=True)
+        .first()
+    )
+    again = ApprovalStep.objects.create(
+        change_id=final.change_id,
+        round=final.round,
+        order=(last or final.order) + 1,
+        name=final.name,
+        kind=final.kind,
+        approver_rule=final.approver_rule,
+        quorum=final.quorum,
+        sla_hours=final.sla_hours,
+        escalation_group_id=final.escalation_group_id,
+        status=StepStatus.WAITING,
+    )
+    StepApprover.objects.bulk_create(
+        StepApprover(step=again, user_id=seat.user_id, source=seat.source)
+        for seat in final.seats.all()
+    )
+    return again
 
 
 def _window(start: datetime | None, end: datetime | None) -> dict[str, str | None]:

@@ -69,8 +69,10 @@ def step_reassign(
         if seat is None:
             StepApprover.objects.create(step=step, user=target, source=ApproverSource.ROUTE)
         else:
-            seat.user = target
-            seat.save(update_fields=["user"])
+            # A moved seat is an ordinary seat of the step: an escalation target decides alone,
+            # and that standing is not something a change manager hands to someone else.
+            seat.user, seat.source = target, ApproverSource.ROUTE
+            seat.save(update_fields=["user", "source"])
         step.no_eligible_at = None
         step.save(update_fields=["no_eligible_at"])
         audit.change_transitioned(

@@ -563,3 +563,57 @@ def _other_change_manager():
     manager = get_user_model().objects.create_user("max", password="x")
     manager.groups.add(Group.objects.get(name="change_manager"))
     return manager
+
+
+def test_a_delegate_cannot_fill_the_seat_of_someone_excluded_by_four_eyes(hank, mia, tom):
+    change, first = _hanks_own_change()
+    change = decide("mia", change, "approve", step_id=first.pk)
+    final = open_step(change)
+    if not final.seats.filter(user=mia).exists():  # keep mia's seat to prove it stays shut
+        final.seats.create(user=mia, source="route")
+    lend("mia", "tom")
+    refused(change, NotAllowed, lambda: approve("tom", change))
+    from approvals.selectors import inbox
+
+    assert change.pk not in set(inbox(load_actor(tom)).values_list("change_id", flat=True))
+
+
+def test_a_decision_for_the_final_step_of_an_old_window_is_stale_after_a_reschedule(alice):
+    change = _approved_for(timedelta(days=6))
+    old_final = change.steps.get(kind=StepKind.FINAL)
+    start = timezone.now() + timedelta(days=1)
+    change = workflow.change_reschedule(
+        actor=alice,
+        change_id=change.pk,
+        planned_start=start,
+        planned_end=start + timedelta(hours=2),
+        reason="moved",
+    )
+    new_final = open_step(change)
+    assert new_final.pk != old_final.pk and new_final.kind == StepKind.FINAL
+    refused(change, StaleStep, lambda: decide("mia", change, "approve", step_id=old_final.pk))
+    assert decide("mia", change, "approve", step_id=new_final.pk).state == S.APPROVED
+
+
+def test_a_reassigned_escalation_seat_is_an_ordinary_seat(alice, mia):
+    from approvals.workflow.escalation import step_escalate
+
+    change = approve("hank", assessed(alice, departments=["IT", "FIN", "OPS"]))
+    joint = open_step(change)
+    from django.db import transaction
+
+    with transaction.atomic():
+        locked = ChangeRequest.objects.select_for_update().get(pk=change.pk)
+        step_escalate(change=locked, step=joint, now=timezone.now())
+        locked.save()
+    workflow.step_reassign(
+        actor=mia,
+        change_id=change.pk,
+        step_id=joint.pk,
+        from_user="mia",
+        to_user="tom",
+        reason="mia is busy",
+    )
+    change = approve("tom", change)
+    joint.refresh_from_db()
+    assert joint.status == StepStatus.PENDING  # the heads of FIN and OPS must still approve
