@@ -175,7 +175,7 @@ class ChangeSerializer(serializers.Serializer):
             **{name: getattr(change, name) for name in PLAIN_FIELDS},
             "template": change.template_id,
             "departments": self.get_departments(change),
-            "implementer": change.implementer.username if change.implementer_id else None,
+            "implementer": change.implementer.username if change.implementer is not None else None,
             **{name: _when(getattr(change, name)) for name in TIME_FIELDS},
             "route": self.get_route(change),
             "allowed_actions": self.get_allowed_actions(change),
