@@ -43,7 +43,7 @@ run: seed
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy changemgmt approvals notifications integrations
+	$(BIN)/mypy changemgmt approvals approvals_channels notifications integrations
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
