@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -36,6 +36,7 @@ from approvals.models import (
     PolicyStep,
     Profile,
 )
+from approvals.selectors import load_actor, visible_changes
 from approvals.workflow import configuration, delegations, templates
 from approvals.workflow.configuration import StepInput
 
@@ -480,6 +481,14 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
     list_filter = ("state", "change_type", "impact")
     search_fields = ("title", "description")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChangeRequest]:
+        """Need to know holds here too: only a superuser sees changes beyond the ones the
+        signed-in person may open in the product (never someone else's private draft)."""
+        qs = super().get_queryset(request)
+        if _acting(request).is_superuser:
+            return qs
+        return qs.filter(pk__in=visible_changes(load_actor(_acting(request))).values("pk"))
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
@@ -495,6 +504,15 @@ class AuditEventAdmin(ReadOnlyAdmin):
     )
     list_filter = ("action",)
     search_fields = ("actor_name", "action")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        """Events of changes the signed-in person may see, and events of no change; a superuser
+        sees every event."""
+        qs = super().get_queryset(request)
+        if _acting(request).is_superuser:
+            return qs
+        visible = visible_changes(load_actor(_acting(request))).values("pk")
+        return qs.filter(Q(change__isnull=True) | Q(change_id__in=visible))
 
 
 @admin.register(AuditSnapshot)

@@ -1,6 +1,6 @@
 """Domain validation of a change's editable fields, shared by the API and the pages."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -218,6 +218,16 @@ def check_window(start: Any, end: Any, *, future: bool = False) -> Errors:
     return errors
 
 
+def year_out_of_range(value: date) -> str:
+    """Why a date (or instant) is refused as outside the sensible years; empty when it is in."""
+    if EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        return ""
+    return _("Enter a date between the years %(first)s and %(last)s.") % {
+        "first": EARLIEST_YEAR,
+        "last": LATEST_YEAR,
+    }
+
+
 def _departments(raw: Any, own: Department | None, errors: Errors) -> list[Department]:
     if not isinstance(raw, list | tuple) or not all(isinstance(c, (str, Department)) for c in raw):
         errors["departments"] = [_("Give a list of department codes.")]
@@ -235,4 +245,10 @@ def _departments(raw: Any, own: Department | None, errors: Errors) -> list[Depar
     return sorted(found.values(), key=lambda d: d.code)
 
 
-__all__ = ["EDITABLE", "REQUESTER_SET", "check_window", "clean_change_fields"]
+__all__ = [
+    "EDITABLE",
+    "REQUESTER_SET",
+    "check_window",
+    "clean_change_fields",
+    "year_out_of_range",
+]

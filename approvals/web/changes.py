@@ -300,7 +300,7 @@ def _detail_page(
         ),
         "events": events,
         "edits_since": selectors.edits_since_information_request(events) if resubmitted else [],
-        "conflicts": selectors.conflicts_for_change(change),
+        "conflicts": selectors.conflicts_for_change(change, actor=actor),
         "now": timezone.now(),
         "decision_form": DecisionForm(),
         "assess_form": AssessForm(initial={"impact": change.impact}),

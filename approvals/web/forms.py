@@ -1,5 +1,6 @@
 """Forms validate input shape; the domain (approvals.fields, the services) validates meaning."""
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -17,6 +18,7 @@ from approvals.choices import (
     Role,
     TemplateStatus,
 )
+from approvals.fields import year_out_of_range
 from approvals.limits import (
     DELEGATION_REASON_MAX,
     DESCRIPTION_MAX,
@@ -369,11 +371,24 @@ class AuditFilterForm(forms.Form):
         ]
 
 
+def _sensible_day(value: date | None) -> date | None:
+    problem = year_out_of_range(value) if value else ""
+    if problem:
+        raise forms.ValidationError(problem)
+    return value
+
+
 class MetricsPeriodForm(forms.Form):
     """The days the metrics cover, both included; blank: the last 90 days."""
 
     since = forms.DateField(label=_("From"), required=False, widget=DateInput())
     until = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def clean_since(self) -> date | None:
+        return _sensible_day(self.cleaned_data.get("since"))
+
+    def clean_until(self) -> date | None:
+        return _sensible_day(self.cleaned_data.get("until"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

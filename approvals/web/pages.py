@@ -33,7 +33,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
             raise ValueError("out of the calendar's range")
     except ValueError:
         start = timezone.now() - timedelta(days=7)
-    data = selectors.calendar_data(start)
+    data = selectors.calendar_data(actor_of(request), start)
     days: dict = {}
     for change in data["changes"]:
         days.setdefault(timezone.localtime(change.planned_start).date(), []).append(change)

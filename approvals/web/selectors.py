@@ -247,9 +247,19 @@ def edits_since_information_request(events: list[AuditEvent]) -> list[dict[str, 
 
 @dataclass(frozen=True)
 class Conflict:
+    """`change` collides with `other` or with `blackout`. A scheduled change the viewer may not
+    see is never named: `other` stays empty and only its window is told (`hidden_start`,
+    `hidden_end`)."""
+
     change: ChangeRequest
     other: ChangeRequest | None = None
     blackout: BlackoutWindow | None = None
+    hidden_start: datetime | None = None
+    hidden_end: datetime | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_start is not None
 
 
 def _overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
@@ -266,11 +276,16 @@ def _blackout_applies(window: BlackoutWindow, departments: set[int]) -> bool:
 
 
 def find_conflicts(
-    changes: list[ChangeRequest], windows: list[BlackoutWindow], *, others: list | None = None
+    changes: list[ChangeRequest],
+    windows: list[BlackoutWindow],
+    *,
+    others: list | None = None,
+    visible: set[int] | None = None,
 ) -> list[Conflict]:
     """Overlapping windows of changes sharing a department, and changes inside blackout windows.
 
-    Pure: works on loaded rows (departments prefetched). `others` defaults to `changes`.
+    Pure: works on loaded rows (departments prefetched). `others` defaults to `changes`. When
+    `visible` is given, an overlapping change outside it is told by its window only.
     """
     others = changes if others is None else others
     found: list[Conflict] = []
@@ -289,7 +304,16 @@ def find_conflicts(
                 change.planned_start, change.planned_end, other.planned_start, other.planned_end
             ):
                 seen.add(pair)
-                found.append(Conflict(change=change, other=other))
+                if visible is None or other.pk in visible:
+                    found.append(Conflict(change=change, other=other))
+                else:
+                    found.append(
+                        Conflict(
+                            change=change,
+                            hidden_start=other.planned_start,
+                            hidden_end=other.planned_end,
+                        )
+                    )
         for window in windows:
             if _blackout_applies(window, departments) and _overlap(
                 change.planned_start, change.planned_end, window.starts_at, window.ends_at
@@ -306,19 +330,28 @@ def blackouts_between(start: datetime, end: datetime) -> list[BlackoutWindow]:
     )
 
 
-def scheduled_changes(start: datetime, end: datetime) -> list[ChangeRequest]:
+def scheduled_changes(
+    start: datetime, end: datetime, *, actor: Actor | None = None
+) -> list[ChangeRequest]:
+    """Approved and implementing changes whose window overlaps the period; only those `actor`
+    may see when an actor is given."""
+    qs = visible_changes(actor) if actor is not None else ChangeRequest.objects.all()
     return list(
-        ChangeRequest.objects.filter(
-            state__in=SCHEDULED_STATES, planned_start__lt=end, planned_end__gt=start
-        )
+        qs.filter(state__in=SCHEDULED_STATES, planned_start__lt=end, planned_end__gt=start)
         .select_related("requester", "implementer")
         .prefetch_related("departments")
         .order_by("planned_start", "pk")
     )
 
 
-def conflicts_for_change(change: ChangeRequest) -> list[Conflict]:
-    """What the change's planned window collides with (scheduled changes, blackout windows)."""
+def _visible_ids(actor: Actor, changes: list[ChangeRequest]) -> set[int]:
+    ids = [c.pk for c in changes]
+    return set(visible_changes(actor).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def conflicts_for_change(change: ChangeRequest, *, actor: Actor) -> list[Conflict]:
+    """What the change's planned window collides with (scheduled changes, blackout windows); a
+    scheduled change `actor` may not see is told by its window only."""
     if not (change.planned_start and change.planned_end):
         return []
     start, end = change.planned_start, change.planned_end
@@ -333,20 +366,29 @@ def conflicts_for_change(change: ChangeRequest) -> list[Conflict]:
         .distinct()
         .prefetch_related("departments")
     )
-    return find_conflicts([change], blackouts_between(start, end), others=others)
+    return find_conflicts(
+        [change],
+        blackouts_between(start, end),
+        others=others,
+        visible=_visible_ids(actor, others),
+    )
 
 
-def calendar_data(start: datetime | None = None, days: int = 42) -> dict:
+def calendar_data(actor: Actor, start: datetime | None = None, days: int = 42) -> dict:
+    """The period's scheduled changes `actor` may see, blackout windows and conflicts; a
+    conflict with a change `actor` may not see is told by that change's window only."""
     start = start or timezone.now() - timedelta(days=7)
     end = start + timedelta(days=days)
-    changes = scheduled_changes(start, end)
+    every = scheduled_changes(start, end)
+    visible = _visible_ids(actor, every)
+    changes = [c for c in every if c.pk in visible]
     windows = blackouts_between(start, end)
     return {
         "start": start,
         "end": end,
         "changes": changes,
         "windows": windows,
-        "conflicts": find_conflicts(changes, windows),
+        "conflicts": find_conflicts(changes, windows, others=every, visible=visible),
     }
 
 

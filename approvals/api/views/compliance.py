@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpResponse
@@ -18,6 +19,7 @@ from approvals.api.views.audit import ExportNegotiation
 from approvals.api.views.base import ApiMixin, actor_of
 from approvals.choices import Role
 from approvals.evidence.compliance import compliance_report, default_period
+from approvals.fields import year_out_of_range
 
 FORMATS = ["iso-8601", "%Y-%m-%d"]
 CSV_COLUMNS = (
@@ -38,9 +40,20 @@ class ReadsCompliance(BasePermission):
         return bool(actor_of(request).roles & {Role.AUDITOR, Role.CHANGE_MANAGER})
 
 
+class SensibleDateTimeField(serializers.DateTimeField):
+    """An instant within the sensible years, refused before any time-zone arithmetic (which
+    overflows at the calendar's ends)."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        problem = year_out_of_range(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return super().enforce_timezone(value)
+
+
 class PeriodSerializer(serializers.Serializer):
-    since = serializers.DateTimeField(required=False, input_formats=FORMATS)
-    until = serializers.DateTimeField(required=False, input_formats=FORMATS)
+    since = SensibleDateTimeField(required=False, input_formats=FORMATS)
+    until = SensibleDateTimeField(required=False, input_formats=FORMATS)
     format = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

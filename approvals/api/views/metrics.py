@@ -1,5 +1,6 @@
 """Where changes wait: the figures of the metrics page, for integrators."""
 
+from datetime import date
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -10,11 +11,25 @@ from rest_framework.response import Response
 from approvals import metrics
 from approvals.api.docs import errors
 from approvals.api.views.base import ApiMixin
+from approvals.fields import year_out_of_range
+
+
+def _sensible(value: date) -> date:
+    problem = year_out_of_range(value)
+    if problem:
+        raise serializers.ValidationError(problem)
+    return value
 
 
 class PeriodQuerySerializer(serializers.Serializer):
     since = serializers.DateField(required=False, help_text="First day (default: 89 days ago).")
     until = serializers.DateField(required=False, help_text="Last day, included (default: today).")
+
+    def validate_since(self, value: date) -> date:
+        return _sensible(value)
+
+    def validate_until(self, value: date) -> date:
+        return _sensible(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         since, until = attrs.get("since"), attrs.get("until")
