@@ -33,6 +33,7 @@ from approvals_channels.formats import ChatMessage, request_for
 from approvals_channels.models import ChatDelivery, ChatTarget, DeliveryStatus
 from integrations import destinations
 from integrations.webhooks import _request as post_to
+from notifications.announced import opened_step_id
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,9 @@ SWEEP_LIMIT = 200
 
 
 def _step_of(event: AuditEvent) -> int | None:
-    if event.data.get("opened_step"):
-        return int(event.data["opened_step"])
+    opened = opened_step_id(event.data)
+    if opened is not None:
+        return opened
     if event.action in (AuditAction.REMINDED, AuditAction.ESCALATED) and event.data.get("step_id"):
         return int(event.data["step_id"])
     return None

@@ -20,23 +20,33 @@ from approvals.models import ApprovalStep, AuditEvent
 from approvals.selectors import inbox, load_actor
 from approvals_channels import links, preferences
 from approvals_channels.models import ChannelPreferences, LinkChannel
+from notifications.announced import waiting_step_id
 from notifications.models import Notification, NotificationKind
 
-PLEASE_DECIDE: dict[str, str] = {
-    NotificationKind.STEP_OPENED: "opened_step",
-    NotificationKind.REMINDER: "step_id",
-    NotificationKind.ESCALATION: "step_id",
-}
+PLEASE_DECIDE = (
+    NotificationKind.STEP_OPENED,
+    NotificationKind.REMINDER,
+    NotificationKind.ESCALATION,
+)
+
+
+def _step_id(kind: str, action: str, data: dict[str, Any]) -> Any:
+    """The step a "please decide" notification is about: the step opened, re-opened or whose
+    seat moved to the recipient; the reminded or escalated step."""
+    if kind == NotificationKind.STEP_OPENED:
+        return waiting_step_id(action, data)
+    return data.get("step_id")
 
 
 def decision_links(notification: Notification) -> dict[str, str]:
     """{"approve": url, "reject": url} for a "please decide" e-mail whose step is still open and
     not yet due; empty otherwise (the e-mail then only links to the change)."""
-    field = PLEASE_DECIDE.get(notification.kind)
-    if field is None or notification.event_id is None:
+    if notification.kind not in PLEASE_DECIDE or notification.event_id is None:
         return {}
-    data = AuditEvent.objects.filter(pk=notification.event_id).values_list("data", flat=True)
-    step_id = (data.first() or {}).get(field)
+    event = (
+        AuditEvent.objects.filter(pk=notification.event_id).values_list("action", "data").first()
+    )
+    step_id = _step_id(notification.kind, *event) if event else None
     if not isinstance(step_id, int):
         return {}
     step = ApprovalStep.objects.filter(pk=step_id, status=StepStatus.PENDING).first()

@@ -17,6 +17,7 @@ from approvals.choices import ChangeState, Role, StepKind
 from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, StepApprover
 from approvals_channels import preferences
 from notifications import emails
+from notifications.announced import opened_step_id, reassigned_step_id
 from notifications.models import Notification, NotificationKind
 
 User = get_user_model()
@@ -33,12 +34,16 @@ class Context:
     steps: dict[int, ApprovalStep]
     seats: dict[int, list[int]]
     assessors: list[int]
+    new_seat_holders: dict[str, int]
 
 
 def _load(events: list[AuditEvent]) -> Context:
     change_ids = {e.change_id for e in events if e.change_id}
-    opened_ids = {e.data.get("opened_step") for e in events} - {None}
+    opened_ids = {opened_step_id(e.data) for e in events} - {None}
     step_ids = opened_ids | ({e.data.get("step_id") for e in events} - {None})
+    reassigned_to = {
+        e.data.get("to") for e in events if reassigned_step_id(e.action, e.data) is not None
+    } - {None}
     changes = ChangeRequest.objects.only(
         "pk", "title", "requester_id", "implementer_id", "state"
     ).in_bulk(change_ids)
@@ -48,6 +53,11 @@ def _load(events: list[AuditEvent]) -> Context:
         step_id__in=opened_ids, user__is_active=True
     ).values_list("step_id", "user_id"):
         seats[step_id].append(user_id)
+    new_seat_holders = dict(
+        User.objects.filter(username__in=reassigned_to, is_active=True).values_list(
+            "username", "pk"
+        )
+    )
     assessors: list[int] = []
     if any(e.action == "submitted" and e.to_state == ChangeState.SUBMITTED for e in events):
         assessors = list(
@@ -55,7 +65,7 @@ def _load(events: list[AuditEvent]) -> Context:
                 "pk", flat=True
             )
         )
-    return Context(changes, steps, seats, assessors)
+    return Context(changes, steps, seats, assessors, new_seat_holders)
 
 
 def _step_names(step: ApprovalStep | None, recorded: str) -> dict[str, str]:
@@ -69,6 +79,12 @@ def _step_names(step: ApprovalStep | None, recorded: str) -> dict[str, str]:
 Params = dict[str, Any]
 
 
+def _opened_kind(step: ApprovalStep) -> str:
+    if step.kind == StepKind.RETROSPECTIVE:
+        return NotificationKind.RETROSPECTIVE_DUE
+    return NotificationKind.STEP_OPENED
+
+
 def _for_event(event: AuditEvent, ctx: Context) -> Iterable[tuple[int | None, str, Params]]:
     """(recipient id, kind, parameters) for each notification the event causes; the sentence is
     written from them in the recipient's language when it is shown or sent."""
@@ -80,15 +96,20 @@ def _for_event(event: AuditEvent, ctx: Context) -> Iterable[tuple[int | None, st
     if event.action == "submitted" and event.to_state == ChangeState.SUBMITTED:
         for user_id in ctx.assessors:
             yield user_id, NotificationKind.SUBMITTED, base
-    step = ctx.steps.get(data.get("opened_step"))
+    opened = opened_step_id(data)
+    step = ctx.steps.get(opened) if opened is not None else None
     if step is not None:
-        kind = (
-            NotificationKind.RETROSPECTIVE_DUE
-            if step.kind == StepKind.RETROSPECTIVE
-            else NotificationKind.STEP_OPENED
-        )
         for user_id in ctx.seats.get(step.pk, []):
-            yield user_id, kind, base | _step_names(step, step.name)
+            yield user_id, _opened_kind(step), base | _step_names(step, step.name)
+    reassigned = reassigned_step_id(event.action, data)
+    moved = ctx.steps.get(reassigned) if reassigned is not None else None
+    if moved is not None:
+        # Only the person who takes the seat: for them the step has just opened.
+        yield (
+            ctx.new_seat_holders.get(data.get("to")),
+            _opened_kind(moved),
+            base | _step_names(moved, moved.name),
+        )
     decided = base | _step_names(ctx.steps.get(data.get("step_id")), data.get("step_name", ""))
     if event.action in DECISION_ACTIONS and "step_id" in data:
         if event.to_state in OUTCOME_STATES and event.from_state != event.to_state:
