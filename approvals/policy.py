@@ -568,12 +568,12 @@ def change_warnings(
         if conflict_with is not None:
             warnings.append(
                 {
+                    # Not named: the viewer may have no need to know the other change; the
+                    # change page lists the conflicts each viewer may see.
                     "kind": "conflict",
                     "detail": _(
-                        "%(key)s changes one of the same departments in an overlapping window."
-                    )
-                    % {"key": change_key(conflict_with)},
-                    "change": change_key(conflict_with),
+                        "Another scheduled change on one of the same departments overlaps this window."
+                    ),
                 }
             )
         if change.state == ChangeState.APPROVED and end < now:

@@ -86,7 +86,6 @@ class WarningSerializer(serializers.Serializer):
     window = serializers.CharField(required=False, help_text="`blackout`: the window's name.")
     starts_at = serializers.DateTimeField(required=False)
     ends_at = serializers.DateTimeField(required=False)
-    change = serializers.CharField(required=False, help_text="`conflict`: the other change.")
     step = serializers.IntegerField(required=False, help_text="`no_eligible_approver`: the step.")
 
 
