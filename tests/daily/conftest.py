@@ -12,7 +12,3 @@ def as_user():
         return client
 
     return login
-
-
-# The browser walk shares Chromium, the signed-in page and screenshots with the browser suite.
-from tests.browser.conftest import browser, new_page, shot  # noqa: E402, F401

@@ -4,9 +4,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-# Chromium at phone width, as the browser suite drives it.
-from tests.browser.conftest import browser, new_page, shot  # noqa: F401
-
 
 @pytest.fixture(autouse=True)
 def _compiled_catalogue(db):

@@ -4,7 +4,6 @@ bars to scale, nothing cut off, and a header that leaves the phone's screen to t
 import pytest
 
 from approvals.demo_changes import seed_changes
-from tests.browser.conftest import browser, new_page, shot  # noqa: F401 -- fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
