@@ -439,6 +439,9 @@ def _decision_rows() -> Iterator[tuple]:
 def _decision_events() -> Iterator[tuple]:
     return (
         AuditEvent.objects.filter(action__in=DECISION_ACTIONS, data__has_key="step_id")
+        # Asking the implementer for more on a review keeps the review open and fills no seat:
+        # that event has no decision row by design.
+        .exclude(data__review=True)
         .annotate(step=Cast(KeyTextTransform("step_id", "data"), BigIntegerField()))
         .order_by("step", "seq")
         .values_list("step", "change_id", "actor_name", "data__decision", "seq")
