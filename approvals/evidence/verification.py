@@ -441,7 +441,7 @@ def _decision_events() -> Iterator[tuple]:
         AuditEvent.objects.filter(action__in=DECISION_ACTIONS, data__has_key="step_id")
         # Asking the implementer for more on a review keeps the review open and fills no seat:
         # that event has no decision row by design.
-        .exclude(data__review=True)
+        .exclude(data__has_key="review")
         .annotate(step=Cast(KeyTextTransform("step_id", "data"), BigIntegerField()))
         .order_by("step", "seq")
         .values_list("step", "change_id", "actor_name", "data__decision", "seq")
