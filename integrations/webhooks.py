@@ -28,6 +28,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.clock import database_now
 from approvals.models import AuditEvent
 from approvals.naming import change_key
 from integrations import destinations
@@ -39,13 +40,13 @@ log = logging.getLogger(__name__)
 DELIVER_TASK = "integrations.deliver_webhook"
 SECRET_PREFIX = "whsec_"
 # A worker that died mid-request leaves a delivery "sending"; after this it is owed again.
-STALE_SENDING = timedelta(minutes=10)
+STALE_SENDING = timedelta(seconds=settings.WEBHOOK_SENDING_TIMEOUT_SECONDS)
 # A queued delivery is not queued again for this long, unless a worker failed it meanwhile: a
 # backed-up queue must not fill with copies of the same delivery.
-QUEUED_GRACE = timedelta(minutes=5)
+QUEUED_GRACE = timedelta(seconds=settings.WEBHOOK_QUEUED_GRACE_SECONDS)
 LOG_LIMIT = 50  # attempts kept on the row; older ones are summarised by `attempts`
-BACKOFF_BASE = 30  # seconds; 30 s, 1 min, 2 min, … capped below
-BACKOFF_CAP = 6 * 3600
+BACKOFF_BASE = settings.WEBHOOK_BACKOFF_BASE_SECONDS  # 30 s, 1 min, 2 min, … capped below
+BACKOFF_CAP = settings.WEBHOOK_BACKOFF_CAP_SECONDS
 
 
 def payload_for(event: AuditEvent, types: list[str]) -> dict[str, Any]:
@@ -178,10 +179,9 @@ def backoff(attempt: int) -> int:
     return int(min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_CAP))
 
 
-def _claim(delivery_id: int) -> WebhookDelivery | None:
+def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
     """Mark the delivery as being sent, unless it is delivered, given up, or in another worker's
     hands. The conditional UPDATE is the lock: two workers never send the same delivery."""
-    now = timezone.now()
     claimable = WebhookDelivery.objects.filter(
         pk=delivery_id, status=DeliveryStatus.PENDING
     ) | WebhookDelivery.objects.filter(
@@ -261,17 +261,20 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
 def deliver(delivery_id: int) -> bool | None:
     """One attempt. True: delivered; False: failed (due again after a backoff, or given up after
     WEBHOOK_MAX_ATTEMPTS); None: nothing to do (delivered, gone, or being sent elsewhere)."""
-    delivery = _claim(delivery_id)
+    # Times by the database's clock (see approvals.clock), the attempt's length by this one.
+    started = database_now()
+    delivery = _claim(delivery_id, started)
     if delivery is None:
         return None
-    started = timezone.now()
+    began = time.monotonic()
     status_code, error = _post(delivery)
-    now = timezone.now()
+    took = timedelta(seconds=time.monotonic() - began)
+    now = started + took
     entry = {
         "at": started.isoformat(),
         "status_code": status_code,
         "error": error,
-        "ms": int((now - started).total_seconds() * 1000),
+        "ms": int(took.total_seconds() * 1000),
     }
     delivery.attempts += 1
     delivery.attempt_log = [*delivery.attempt_log, entry][-LOG_LIMIT:]
@@ -294,7 +297,7 @@ def deliver(delivery_id: int) -> bool | None:
 
 def owed_deliveries(now: datetime | None = None) -> list[int]:
     """Deliveries that are due and not queued by a live worker (for the periodic sweep)."""
-    now = now or timezone.now()
+    now = now or database_now()
     due = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exclude(
         next_attempt_at__gt=now
     )
@@ -307,7 +310,7 @@ def owed_deliveries(now: datetime | None = None) -> list[int]:
 def requeue_owed(*, now: datetime | None = None) -> int:
     """Queue every delivery that is due: first tries whose message was lost, retries whose backoff
     has passed, and those a dead worker left "sending"."""
-    now = now or timezone.now()
+    now = now or database_now()
     owed = owed_deliveries(now)
     WebhookDelivery.objects.filter(pk__in=owed, status=DeliveryStatus.PENDING).update(
         next_attempt_at=now + QUEUED_GRACE

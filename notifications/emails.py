@@ -14,10 +14,12 @@ from datetime import datetime, timedelta, tzinfo
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Now
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from approvals.clock import database_now
 from approvals.localization import language_of, zone_named
 from approvals_channels import mail as channel_mail
 from approvals_channels import preferences
@@ -27,9 +29,9 @@ from notifications.models import Notification
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-STALE_CLAIM = timedelta(minutes=10)
-RETRY_BASE = timedelta(minutes=1)
-RETRY_CAP = timedelta(hours=1)
+STALE_CLAIM = timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT_SECONDS)
+RETRY_BASE = timedelta(seconds=settings.EMAIL_RETRY_BASE_SECONDS)
+RETRY_CAP = timedelta(seconds=settings.EMAIL_RETRY_CAP_SECONDS)
 SWEEP_LIMIT = 200
 
 
@@ -46,13 +48,13 @@ def _sendable(now: datetime) -> QuerySet[Notification]:
 
 def send_for_events(event_ids: list[int]) -> int:
     """E-mail the notifications these events caused (called after they committed)."""
-    now = timezone.now()
+    now = database_now()
     return _send(_sendable(now).filter(event_id__in=event_ids), now=now)
 
 
 def send_pending(*, limit: int = SWEEP_LIMIT) -> int:
     """E-mail what an earlier attempt could not (SMTP down, worker died), whatever its age."""
-    now = timezone.now()
+    now = database_now()
     return _send(_sendable(now).order_by("created_at")[:limit], now=now)
 
 
@@ -144,6 +146,6 @@ def _send(notifications: QuerySet[Notification], *, now: datetime) -> int:
             log.warning("e-mail for notification %s failed", notification.pk, exc_info=True)
             _failed(notification, now)
             continue
-        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=Now())
         sent += 1
     return sent

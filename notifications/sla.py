@@ -15,10 +15,10 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, QuerySet
-from django.utils import timezone
 
 from approvals import audit, outbox
 from approvals.choices import StepStatus
+from approvals.clock import database_now
 from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, Decision
 from approvals.workflow.escalation import step_escalate
 from notifications.models import SlaAction, SlaLevel
@@ -79,8 +79,9 @@ def due_actions(*, now: datetime) -> list[DueAction]:
 
 
 def sla_scan(*, now: datetime | None = None) -> int:
-    """Send the reminders and escalations due now; returns how many were done by this scan."""
-    now = now or timezone.now()
+    """Send the reminders and escalations due now (by the database's clock); returns how many
+    were done by this scan."""
+    now = now or database_now()
     done = 0
     for action in due_actions(now=now):
         if step_sla_act(step_id=action.step_id, level=action.level, now=now) is not None:
@@ -109,7 +110,7 @@ def _still_due(step: ApprovalStep, level: str, now: datetime) -> bool:
 def step_sla_act(*, step_id: int, level: str, now: datetime | None = None) -> AuditEvent | None:
     """Send one reminder or escalate one step, once; None when it is not (or no longer) due or
     was already done."""
-    now = now or timezone.now()
+    now = now or database_now()
     change_id = ApprovalStep.objects.filter(pk=step_id).values_list("change_id", flat=True).first()
     if change_id is None:
         return None

@@ -288,8 +288,18 @@ def settle(ctx: Context) -> bool:
 
 def judge_reminders(ctx: Context, by_kind: dict[str, FaultResult]) -> None:
     """Each probe's first reminder must have gone out within 5 minutes of its fault's
-    recovery (or of falling due, if that was later)."""
+    recovery (or of falling due, if that was later). A probe whose reminder has not gone out
+    yet is waited for, up to that bound: the last probe may fall due after the outbox has
+    already settled."""
     state.fresh_connection()
+    if ctx.probes:
+        bound = max(recovered for _, _, recovered in ctx.probes).timestamp()
+        bound += REMINDER_WITHIN_SECONDS + 5
+        while time.time() < bound:
+            state.fresh_connection()
+            if all(state.reminders_for(probe.change_id)[0] for _, probe, _ in ctx.probes):
+                break
+            time.sleep(1)
     for kind, probe, recovered in ctx.probes:
         result = by_kind[kind]
         reminders, first = state.reminders_for(probe.change_id)

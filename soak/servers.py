@@ -156,6 +156,16 @@ class Servers:
                 "WEBHOOK_REQUIRE_HTTPS": "0",
                 "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
                 "WEBHOOK_TIMEOUT_SECONDS": "3",
+                # A claim left by a killed worker is taken over after this long by the
+                # database's clock, so the final settle need not wait ten minutes.
+                "EMAIL_CLAIM_TIMEOUT_SECONDS": "45",
+                "WEBHOOK_SENDING_TIMEOUT_SECONDS": "45",
+                # Retries and the sweep's grace on the same compressed scale as the SLAs.
+                "EMAIL_RETRY_BASE_SECONDS": "5",
+                "EMAIL_RETRY_CAP_SECONDS": "30",
+                "WEBHOOK_BACKOFF_BASE_SECONDS": "5",
+                "WEBHOOK_BACKOFF_CAP_SECONDS": "30",
+                "WEBHOOK_QUEUED_GRACE_SECONDS": "30",
                 "SLA_SCAN_INTERVAL_SECONDS": "5",
                 "DISPATCH_INTERVAL_SECONDS": "5",
                 "WEBHOOK_SWEEP_INTERVAL_SECONDS": "5",

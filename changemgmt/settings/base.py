@@ -157,6 +157,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# A send that hangs gives up after this long (and is retried), well within the claim timeout.
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 30.0)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "changes@localhost")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
@@ -228,6 +230,22 @@ TASK_RETRY_POLICY = {
 # safe (the jobs are idempotent) but wasteful. A job not picked up within its own interval
 # expires, so a worker that was down does not face a pile of stale copies.
 SLA_SCAN_INTERVAL_SECONDS = env_float("SLA_SCAN_INTERVAL_SECONDS", 60.0)
+# Due reminders, stale claims and retry times are decided by the database server's clock, which
+# every web server and worker shares (approvals.clock). Tests that move the process's clock turn
+# it off; one test turns it on to show a worker with a jumped clock changes nothing.
+CLOCK_FROM_DATABASE = True
+# How long a worker's claim on an e-mail or a webhook delivery stands before another worker
+# takes it over (the first one is presumed dead): well above EMAIL_TIMEOUT and
+# WEBHOOK_TIMEOUT_SECONDS, or a slow send is sent twice.
+EMAIL_CLAIM_TIMEOUT_SECONDS = env_float("EMAIL_CLAIM_TIMEOUT_SECONDS", 600.0)
+WEBHOOK_SENDING_TIMEOUT_SECONDS = env_float("WEBHOOK_SENDING_TIMEOUT_SECONDS", 600.0)
+# Retries after a failed send: the first waits the base, each next one twice as long, up to the
+# cap. A queued delivery whose message was lost is picked up by the sweep after the grace.
+EMAIL_RETRY_BASE_SECONDS = env_float("EMAIL_RETRY_BASE_SECONDS", 60.0)
+EMAIL_RETRY_CAP_SECONDS = env_float("EMAIL_RETRY_CAP_SECONDS", 3600.0)
+WEBHOOK_BACKOFF_BASE_SECONDS = env_float("WEBHOOK_BACKOFF_BASE_SECONDS", 30.0)
+WEBHOOK_BACKOFF_CAP_SECONDS = env_float("WEBHOOK_BACKOFF_CAP_SECONDS", 6 * 3600.0)
+WEBHOOK_QUEUED_GRACE_SECONDS = env_float("WEBHOOK_QUEUED_GRACE_SECONDS", 300.0)
 DISPATCH_INTERVAL_SECONDS = env_float("DISPATCH_INTERVAL_SECONDS", 60.0)
 WEBHOOK_SWEEP_INTERVAL_SECONDS = env_float("WEBHOOK_SWEEP_INTERVAL_SECONDS", 60.0)
 AUDIT_SNAPSHOT_INTERVAL_SECONDS = env_float("AUDIT_SNAPSHOT_INTERVAL_SECONDS", 3600.0)

@@ -5,7 +5,17 @@ from django.core.exceptions import ImproperlyConfigured
 from changemgmt.env import env_bool, env_int, env_list, env_str
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, DATABASES, DEBUG, REDIS_URL, SECRET_KEY
+from .base import (
+    ALLOWED_HOSTS,
+    DATABASES,
+    DEBUG,
+    EMAIL_CLAIM_TIMEOUT_SECONDS,
+    EMAIL_TIMEOUT,
+    REDIS_URL,
+    SECRET_KEY,
+    WEBHOOK_SENDING_TIMEOUT_SECONDS,
+    WEBHOOK_TIMEOUT_SECONDS,
+)
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production")
@@ -21,6 +31,13 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database in production")
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production (broker and shared cache)")
+# A claim that may lapse while its worker is still sending means the same e-mail or webhook twice.
+if EMAIL_CLAIM_TIMEOUT_SECONDS < 2 * EMAIL_TIMEOUT:
+    raise ImproperlyConfigured("EMAIL_CLAIM_TIMEOUT_SECONDS must be at least twice EMAIL_TIMEOUT")
+if WEBHOOK_SENDING_TIMEOUT_SECONDS < 2 * WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "WEBHOOK_SENDING_TIMEOUT_SECONDS must be at least twice WEBHOOK_TIMEOUT_SECONDS"
+    )
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

@@ -41,6 +41,20 @@ def test_production_refuses_sqlite():
     assert "must name a PostgreSQL database" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("claim", "send", "message"),
+    [
+        ("EMAIL_CLAIM_TIMEOUT_SECONDS", "EMAIL_TIMEOUT", "at least twice EMAIL_TIMEOUT"),
+        ("WEBHOOK_SENDING_TIMEOUT_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", "at least twice WEBHOOK"),
+    ],
+)
+def test_production_refuses_a_claim_that_lapses_while_a_send_may_still_run(claim, send, message):
+    result = run_manage("check", **{**ESSENTIALS, claim: "50", send: "30"})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert run_manage("check", **{**ESSENTIALS, claim: "60", send: "30"}).returncode == 0
+
+
 def test_the_deploy_checklist_passes_under_production_settings():
     result = run_manage(
         "check", "--deploy", "--tag", "security", "--fail-level", "WARNING", **ESSENTIALS
