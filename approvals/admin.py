@@ -69,9 +69,8 @@ def _note_inline_changes(formset: Any) -> None:
     formset.changed_objects = [(f.instance, f.changed_data) for f in kept if f.instance.pk]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records shown, never edited here: changes move only through the workflow services, the
-    audit trail is append-only, ledgers and sent messages are history."""
+class ReadOnly:
+    """Shown, never added, edited or deleted in the admin (mixed into a ModelAdmin)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -81,6 +80,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    """Records shown, never edited here: changes move only through the workflow services, the
+    audit trail is append-only, ledgers and sent messages are history."""
 
 
 class ServiceAdmin(admin.ModelAdmin):
@@ -447,18 +451,9 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin):
+class GroupAdmin(ReadOnly, BaseGroupAdmin):
     """Roles and their permissions are installed by migrations (the same in every installation)
     and shown here; who holds a role is changed on the user's page."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- records ------------------------------------------------------------------------------

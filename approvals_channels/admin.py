@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from approvals.admin import ReadOnly
 from approvals.choices import Role
 from approvals_channels import services
 from approvals_channels.models import ChatDelivery, ChatTarget, DecisionLink
@@ -75,36 +76,18 @@ class ChatTargetAdmin(ChangeManagerAdmin):
 
 
 @admin.register(ChatDelivery)
-class ChatDeliveryAdmin(ChangeManagerAdmin):
+class ChatDeliveryAdmin(ReadOnly, ChangeManagerAdmin):
     list_display = ("event", "target", "status", "attempts", "last_status_code", "delivered_at")
     list_filter = ("status",)
     list_select_related = ("target",)
     readonly_fields = [f.name for f in ChatDelivery._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(DecisionLink)
-class DecisionLinkAdmin(ChangeManagerAdmin):
+class DecisionLinkAdmin(ReadOnly, ChangeManagerAdmin):
     """Issued links, for tracing a decision's token id; the tokens themselves are never stored."""
 
     list_display = ("pk", "step", "user", "decision", "channel", "expires_at", "used_at")
     list_filter = ("channel",)
     readonly_fields = [f.name for f in DecisionLink._meta.fields if f.name != "token_hash"]
     exclude = ("token_hash",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
