@@ -5,10 +5,12 @@ from datetime import datetime
 
 from django.contrib.auth.models import Group, User
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -284,15 +286,11 @@ def warnings_for(change: ChangeRequest, *, windows: Iterable | None = None) -> l
     )
 
 
-def inbox(actor: Actor) -> QuerySet[ApprovalStep]:
-    """Open steps the actor may decide now (directly or as delegate), oldest due first.
-
-    The SQL form of `policy.exclusions` and `policy.decision_seat`: an undecided seat of the
-    actor's own or lent to them, and none of the exclusions (requester; implementer on final and
-    review steps; a seat of this step already filled by the actor; another approval step of the
-    round already decided by the actor)."""
-    if actor.is_auditor:
-        return ApprovalStep.objects.none()
+def _may_decide_now(actor: Actor) -> Q:
+    """The SQL form of `policy.exclusions` and `policy.decision_seat`: an open step of the
+    change's round with an undecided seat of the actor's own or lent to them, and none of the
+    exclusions (requester; implementer on final and review steps; a seat of this step already
+    filled by the actor; another approval step of the round already decided by the actor)."""
     live = Decision.objects.filter(voided=False)
     undecided_seat = StepApprover.objects.filter(
         step=OuterRef("pk"), user_id__in=[actor.id, *actor.delegator_ids]
@@ -315,32 +313,51 @@ def inbox(actor: Actor) -> QuerySet[ApprovalStep]:
         step__kind__in=APPROVAL_KINDS,
     ).exclude(step=OuterRef("pk"))
     return (
-        ApprovalStep.objects.filter(status=StepStatus.PENDING, round=F("change__round"))
-        .filter(
+        Q(status=StepStatus.PENDING, round=F("change__round"))
+        & (
             Q(kind__in=APPROVAL_KINDS, change__state__in=APPROVAL_STATES)
             | Q(kind=StepKind.RETROSPECTIVE, change__state__in=REVIEW_STATES)
         )
-        .filter(
-            (Q(kind__in=APPROVAL_KINDS) & Exists(eligible_seat))
-            | (Q(kind=StepKind.RETROSPECTIVE) & Exists(undecided_seat))
+        & (
+            Q(Exists(eligible_seat), kind__in=APPROVAL_KINDS)
+            | Q(Exists(undecided_seat), kind=StepKind.RETROSPECTIVE)
         )
-        .exclude(Exists(decided_here))
-        .exclude(change__requester_id=actor.id)
-        .exclude(kind__in=[StepKind.FINAL, StepKind.RETROSPECTIVE], change__implementer_id=actor.id)
-        .exclude(Q(kind__in=APPROVAL_KINDS) & Exists(decided_other))
-        .annotate(change_conflict=_first_conflict("change__"))
+        & ~Q(Exists(decided_here))
+        & ~Q(change__requester_id=actor.id)
+        & ~Q(kind__in=[StepKind.FINAL, StepKind.RETROSPECTIVE], change__implementer_id=actor.id)
+        & ~Q(Exists(decided_other), kind__in=APPROVAL_KINDS)
+    )
+
+
+def _inbox_rows(steps: QuerySet[ApprovalStep]) -> QuerySet[ApprovalStep]:
+    return (
+        steps.annotate(change_conflict=_first_conflict("change__"))
         .select_related("change", "change__requester")
         .prefetch_related("change__departments")
         .order_by("due_at", "pk")
     )
 
 
-def unstaffed_steps() -> QuerySet[ApprovalStep]:
-    """Open steps nobody may decide, waiting for a change manager's reassignment."""
-    return (
-        ApprovalStep.objects.filter(status=StepStatus.PENDING, no_eligible_at__isnull=False)
-        .select_related("change", "change__requester")
-        .order_by("no_eligible_at", "pk")
+def inbox(actor: Actor) -> QuerySet[ApprovalStep]:
+    """Open steps the actor may decide now (directly or as delegate), oldest due first."""
+    if actor.is_auditor:
+        return ApprovalStep.objects.none()
+    return _inbox_rows(ApprovalStep.objects.filter(_may_decide_now(actor)))
+
+
+UNSTAFFED = Q(status=StepStatus.PENDING, no_eligible_at__isnull=False)
+
+
+def inbox_with_unstaffed(actor: Actor) -> QuerySet[ApprovalStep]:
+    """The inbox and, in the same query, the open steps nobody may decide (a change manager's
+    page lists both): each step says whether it is `in_inbox`, `unstaffed` or both."""
+    mine = Value(False) if actor.is_auditor else _may_decide_now(actor)
+    wanted = UNSTAFFED if actor.is_auditor else mine | UNSTAFFED
+    return _inbox_rows(
+        ApprovalStep.objects.filter(wanted).annotate(
+            in_inbox=ExpressionWrapper(mine, output_field=BooleanField()),
+            unstaffed=ExpressionWrapper(UNSTAFFED, output_field=BooleanField()),
+        )
     )
 
 

@@ -26,7 +26,6 @@ from approvals.selectors import (
     actions_for,
     blackout_windows,
     inbox_counts,
-    unstaffed_steps,
 )
 from approvals.web import selectors
 from approvals.web.changes import _load
@@ -97,7 +96,8 @@ def _inbox_context(request: HttpRequest) -> dict:
     rows = []
     now = timezone.now()
     windows = blackout_windows(now)
-    for step in selectors.inbox_rows(actor):
+    page = selectors.inbox_page(actor, with_unstaffed=Role.CHANGE_MANAGER in actor.roles)
+    for step in page.rows:
         # The same rule the decision will apply names the seat used (own, or as delegate).
         open_step = selectors.inbox_open_step(step)
         try:
@@ -123,12 +123,11 @@ def _inbox_context(request: HttpRequest) -> dict:
                 ),
             }
         )
-    unstaffed = list(unstaffed_steps()) if Role.CHANGE_MANAGER in actor.roles else []
     return {
         "rows": rows,
         "count": len(rows),
         "overdue_count": sum(1 for r in rows if r["overdue"]),
-        "unstaffed": unstaffed,
+        "unstaffed": page.unstaffed,
         "max_bulk": MAX_BULK,
     }
 

@@ -37,7 +37,13 @@ from approvals.models import (
     StepApprover,
 )
 from approvals.policy import Actor, OpenStep, RoundDecision, change_key
-from approvals.selectors import inbox, inbox_counts, visible_changes, with_route
+from approvals.selectors import (
+    inbox,
+    inbox_counts,
+    inbox_with_unstaffed,
+    visible_changes,
+    with_route,
+)
 
 SCHEDULED_STATES = (ChangeState.APPROVED, ChangeState.IMPLEMENTING)
 
@@ -392,10 +398,20 @@ def calendar_data(actor: Actor, start: datetime | None = None, days: int = 42) -
     }
 
 
-def inbox_rows(actor: Actor) -> list[ApprovalStep]:
+@dataclass(frozen=True)
+class InboxPage:
+    """The steps the actor may decide now, oldest due first, and (for a change manager) the open
+    steps nobody may decide, longest flagged first."""
+
+    rows: list[ApprovalStep]
+    unstaffed: list[ApprovalStep]
+
+
+def inbox_page(actor: Actor, *, with_unstaffed: bool = False) -> InboxPage:
     """The inbox with each step's seats, each carrying its live decision (if any) and who made
     it, so rows can say "on behalf of" and "1 of 2 heads" (fixed queries: the steps, their
-    seats, their departments)."""
+    seats, their departments). The steps nobody may decide come in the same query as the
+    inbox's steps, so a change manager's page costs no more than anyone's."""
     live = Decision.objects.filter(
         step_id=OuterRef("step_id"), seat_id=OuterRef("user_id"), voided=False
     ).order_by("-pk")
@@ -403,12 +419,18 @@ def inbox_rows(actor: Actor) -> list[ApprovalStep]:
         live_decision=Subquery(live.values("decision")[:1], output_field=CharField()),
         decided_by=Subquery(live.values("approver_id")[:1], output_field=IntegerField()),
     )
-    return list(inbox(actor).prefetch_related(Prefetch("seats", queryset=seats)))
+    if not with_unstaffed:
+        return InboxPage(list(inbox(actor).prefetch_related(Prefetch("seats", queryset=seats))), [])
+    steps: list[Any] = list(
+        inbox_with_unstaffed(actor).prefetch_related(Prefetch("seats", queryset=seats))
+    )
+    unstaffed = sorted((s for s in steps if s.unstaffed), key=lambda s: (s.no_eligible_at, s.pk))
+    return InboxPage([s for s in steps if s.in_inbox], unstaffed)
 
 
 def inbox_open_step(step: ApprovalStep) -> OpenStep:
-    """The rules' view of an inbox step (`inbox_rows`): its seats and the decisions filling them."""
-    seats: list[Any] = list(step.seats.all())  # annotated by `inbox_rows`
+    """The rules' view of an inbox step (`inbox_page`): its seats and the decisions filling them."""
+    seats: list[Any] = list(step.seats.all())  # annotated by `inbox_page`
     filled = [s for s in seats if s.live_decision]
     return OpenStep(
         step=step,
