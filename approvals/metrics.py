@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from approvals.choices import ChangeState, Outcome, StepStatus
+from approvals.localization import localized_value
 from approvals.models import ApprovalStep, ChangeRequest, Decision, StepApprover
 
 DEFAULT_DAYS = 90
@@ -58,6 +59,34 @@ def period_of(*, since: date | None, until: date | None, today: date | None = No
     that `since` is not after `until`."""
     until = until or today or timezone.localdate()
     return Period(since=since or until - timedelta(days=DEFAULT_DAYS - 1), until=until)
+
+
+class Label(str):
+    """What a row is named by in the API (a policy's or a step's English name, a department's
+    code), carrying the name a reader sees in each language; see `shown`."""
+
+    english: str
+    chinese: str
+
+    def __new__(cls, key: str, english: str = "", chinese: str = "") -> "Label":
+        label = super().__new__(cls, key)
+        label.english = english or key
+        label.chinese = chinese or label.english
+        return label
+
+
+def shown(value: str) -> str:
+    """A row's name as the reader of the active language sees it (usernames are as they are)."""
+    if isinstance(value, Label):
+        return localized_value(value.english, value.chinese)
+    return value
+
+
+def _department(code: str | None, name: str | None, name_zh: str | None) -> str:
+    if not code:
+        return NO_DEPARTMENT
+    english = name or code
+    return Label(code, f"{english} ({code})", f"{name_zh or english} ({code})")
 
 
 @dataclass(frozen=True)
@@ -157,7 +186,8 @@ class Report:
 
 def _waiting_steps(period: Period) -> Iterable[tuple[str, int, str, str, Wait]]:
     """One query: steps opened in the period that are still open, or were closed by a decision
-    (a step skipped because the change was withdrawn or rejected elsewhere waited for nobody)."""
+    (a step skipped because the change was withdrawn or rejected elsewhere waited for nobody).
+    Policies, steps and departments come as `Label`s, with their names in both languages."""
     has_decision = Exists(Decision.objects.filter(step=OuterRef("pk")))
     rows = (
         ApprovalStep.objects.filter(opened_at__gte=period.starts_at, opened_at__lt=period.ends_at)
@@ -165,22 +195,32 @@ def _waiting_steps(period: Period) -> Iterable[tuple[str, int, str, str, Wait]]:
         .order_by("change__policy_name", "order", "name")
         .values_list(
             "change__policy_name",
+            "change__policy_name_zh",
             "order",
             "name",
+            "name_zh",
             "change__requester__profile__department__code",
+            "change__requester__profile__department__name",
+            "change__requester__profile__department__name_zh",
             "status",
             "opened_at",
             "decided_at",
             "due_at",
         )
     )
-    for policy, order, name, department, status, opened, decided_at, due in rows:
+    for policy, policy_zh, order, name, name_zh, *department, status, opened, closed, due in rows:
         if opened is None:  # excluded by the query; the column itself is optional
             continue
         # A re-opened step (a rescheduled change's final approval) is pending again.
-        closed_at = None if status == StepStatus.PENDING else decided_at
+        closed_at = None if status == StepStatus.PENDING else closed
         wait = Wait(opened_at=opened, decided_at=closed_at, due_at=due)
-        yield policy, order, name, department or NO_DEPARTMENT, wait
+        yield (
+            Label(policy, policy, policy_zh),
+            order,
+            Label(name, name, name_zh),
+            _department(*department),
+            wait,
+        )
 
 
 def _approver_waits(period: Period) -> Iterable[tuple[str, Wait]]:
@@ -279,7 +319,8 @@ def _cell(value: object) -> object:
 
 
 def csv_rows(report_: Report) -> Iterable[tuple[object, ...]]:
-    """The waiting figures as rows under CSV_COLUMNS (hours rounded to 0.01)."""
+    """The waiting figures as rows under CSV_COLUMNS (hours rounded to 0.01), named as the
+    reader of the active language sees them (`shown`)."""
     tables = (("step", report_.steps), ("department", report_.departments))
     for table, stats in (*tables, ("approver", report_.approvers)):
         for s in stats:
@@ -287,8 +328,8 @@ def csv_rows(report_: Report) -> Iterable[tuple[object, ...]]:
             p90 = None if s.p90_hours is None else round(s.p90_hours, 2)
             values = (
                 table,
-                s.group,
-                s.name,
+                shown(s.group),
+                shown(s.name),
                 s.decided,
                 median,
                 p90,

@@ -72,6 +72,8 @@ def _wait_rows(stats: list[metrics.WaitStats]) -> list[dict[str, Any]]:
     return [
         {
             "s": s,
+            "group": metrics.shown(s.group),
+            "name": metrics.shown(s.name),
             "median": duration_text(s.median_hours),
             "p90": duration_text(s.p90_hours),
             "median_percent": round(100 * (s.median_hours or 0.0) / top, 1),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.test import Client
+from django.urls import reverse
 
 from tests.api.conftest import token_client
 from tests.helpers import approve, assessed, user
@@ -111,7 +112,7 @@ def test_the_csv_holds_one_row_per_step_department_and_approver(demo):
     assert {(r["table"], r["group"], r["step"]) for r in rows} == {
         ("step", LOW, "Department head"),
         ("step", LOW, "Final approval (change manager)"),
-        ("department", "IT", ""),
+        ("department", "Information Technology (IT)", ""),
         ("approver", "hank", ""),
         ("approver", "mia", ""),
     }
@@ -121,11 +122,70 @@ def test_the_csv_holds_one_row_per_step_department_and_approver(demo):
 def test_a_name_that_looks_like_a_formula_is_exported_as_text(demo):
     from approvals.models import Department
 
-    Department.objects.filter(code="IT").update(code="=IT")
+    Department.objects.filter(code="IT").update(name="=1+1")
     _low_change_decided_after(2, 1)
     with time_machine.travel(T0 + timedelta(days=10), tick=False):
         content = _signed_in("mia").get(f"/metrics/export/?{QUERY}").content.decode()
-    assert "department,'=IT," in content
+    assert "department,'=1+1 (IT)," in content
+
+
+def _in_chinese(client: Client) -> Client:
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    return client
+
+
+def test_a_chinese_reader_sees_policies_steps_and_departments_named_in_chinese(demo):
+    _low_change_decided_after(2, 1)
+    with time_machine.travel(T0 + timedelta(days=10), tick=False):
+        html = _in_chinese(_signed_in("mia")).get(f"/metrics/?{QUERY}").content.decode()
+    assert "常规变更 — 低影响" in html  # the policy
+    assert "部门负责人审批" in html and "最终批准（变更经理）" in html  # its steps
+    assert "信息技术部 (IT)" in html  # the requester's department
+    assert "Department head" not in html and LOW not in html
+
+
+def test_an_english_reader_sees_the_english_names(demo):
+    _low_change_decided_after(2, 1)
+    html = _page("mia")
+    assert LOW in html and "Department head" in html and "Information Technology (IT)" in html
+    assert "部门负责人审批" not in html
+
+
+def test_the_csv_names_steps_policies_and_departments_in_the_readers_language(demo):
+    _low_change_decided_after(2, 1)
+    with time_machine.travel(T0 + timedelta(days=10), tick=False):
+        response = _in_chinese(_signed_in("mia")).get(f"/metrics/export/?{QUERY}")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert {(r["table"], r["group"], r["step"]) for r in rows} == {
+        ("step", "常规变更 — 低影响", "部门负责人审批"),
+        ("step", "常规变更 — 低影响", "最终批准（变更经理）"),
+        ("department", "信息技术部 (IT)", ""),
+        ("approver", "hank", ""),
+        ("approver", "mia", ""),
+    }
+
+
+def test_the_api_keeps_its_names_and_adds_them_in_the_requests_language(demo):
+    _low_change_decided_after(2, 1)
+    with time_machine.travel(T0 + timedelta(days=10), tick=False):
+        english = token_client("alice").get(f"/api/v1/metrics/?{QUERY}").json()
+        chinese = (
+            token_client("alice")
+            .get(f"/api/v1/metrics/?{QUERY}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+            .json()
+        )
+    for body in (english, chinese):  # the documented fields do not change with the language
+        assert {(s["group"], s["name"]) for s in body["steps"]} == {
+            (LOW, "Department head"),
+            (LOW, "Final approval (change manager)"),
+        }
+        assert [d["group"] for d in body["departments"]] == ["IT"]
+    head = next(s for s in chinese["steps"] if s["name"] == "Department head")
+    assert (head["group_display"], head["name_display"]) == ("常规变更 — 低影响", "部门负责人审批")
+    assert chinese["departments"][0]["group_display"] == "信息技术部 (IT)"
+    assert next(a for a in chinese["approvers"] if a["group"] == "hank")["group_display"] == "hank"
+    head = next(s for s in english["steps"] if s["name"] == "Department head")
+    assert (head["group_display"], head["name_display"]) == (LOW, "Department head")
 
 
 def _queries(django_assert_max_num_queries, client: Client, path: str) -> int:

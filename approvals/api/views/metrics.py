@@ -41,11 +41,26 @@ class PeriodQuerySerializer(serializers.Serializer):
 class WaitStatsSerializer(serializers.Serializer):
     group = serializers.CharField(help_text="Policy name, department code or approver username.")
     name = serializers.CharField(help_text="The step's name (steps only; empty otherwise).")
+    group_display = serializers.SerializerMethodField(
+        help_text=(
+            "The group as the metrics page names it, in the request's language "
+            "(Accept-Language): the policy's name, the department's name and code, the username."
+        )
+    )
+    name_display = serializers.SerializerMethodField(
+        help_text="The step's name in the request's language (steps only; empty otherwise)."
+    )
     decided = serializers.IntegerField()
     median_hours = serializers.FloatField(allow_null=True)
     p90_hours = serializers.FloatField(allow_null=True)
     overdue_open = serializers.IntegerField(help_text="Steps still open past their due time.")
     decided_late = serializers.IntegerField(help_text="Decisions made after the due time.")
+
+    def get_group_display(self, stats: metrics.WaitStats) -> str:
+        return metrics.shown(stats.group)
+
+    def get_name_display(self, stats: metrics.WaitStats) -> str:
+        return metrics.shown(stats.name)
 
 
 class OutcomesSerializer(serializers.Serializer):
