@@ -80,14 +80,15 @@ def _site(path: str) -> str:
 
 
 def digest_message(user: User) -> EmailMultiAlternatives | None:
-    """The digest of what waits for `user`'s decision, in their language; None when nothing
-    waits."""
+    """The digest of what waits for `user`'s decision, in their language, with times in their
+    time zone; None when nothing waits."""
     steps = list(inbox(load_actor(user))[:200])
     if not steps:
         return None
     profile = getattr(user, "profile", None)
     language = language_of(getattr(profile, "language", "") or "")
-    with translation.override(language):
+    zone = preferences.zone_named(preferences.zone_name(user))
+    with translation.override(language), timezone.override(zone):
         context = {
             "user": user,
             "steps": [

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 
 from approvals.models import Profile
@@ -135,6 +136,50 @@ def test_the_daily_digest_lists_what_waits_once_a_day_at_the_chosen_hour(alice, 
     assert change.key in digest.alternatives[0][0]
     time_machine.move_to(MONDAY_9 + timedelta(days=1), tick=False)
     assert channel_mail.send_digests() == 1
+
+
+def _digest_for(user, time_machine):
+    """The digest `user` gets at 01:05 UTC on Monday for alice's change assessed at 23:00 UTC
+    on Sunday: its first step is due 24 hours later, at 23:00 UTC on Monday."""
+    ChannelPreferences.objects.create(user=user, digest=True, digest_hour=0)
+    time_machine.move_to(MONDAY_9 - timedelta(hours=2), tick=False)
+    assessed(User.objects.get(username="alice"))
+    time_machine.move_to(MONDAY_9 + timedelta(minutes=5), tick=False)
+    assert channel_mail.send_digests() == 1
+    [digest] = [m for m in mail.outbox if m.to == [user.email]]
+    return digest.body, digest.alternatives[0][0]
+
+
+def test_the_digest_gives_each_due_time_in_the_recipients_time_zone_with_the_zone(
+    hank, time_machine
+):
+    _shanghai(hank)
+    text, html = _digest_for(hank, time_machine)
+    assert "Department head (due 2026-11-24 07:00 UTC+08:00)" in text
+    assert "<td>2026-11-24 07:00 UTC+08:00</td>" in html
+    assert "2026-11-23 23:00" not in text + html  # never the server's zone
+
+
+def test_the_chinese_digest_names_the_step_in_chinese_and_gives_the_zone(hank, time_machine):
+    _shanghai(hank)
+    Profile.objects.filter(user=hank).update(language="zh-hans")
+    text, html = _digest_for(hank, time_machine)
+    assert "部门负责人审批 (截止 2026-11-24 07:00 UTC+08:00)" in text
+    assert "部门负责人审批" in html and "<td>2026-11-24 07:00 UTC+08:00</td>" in html
+
+
+def test_each_recipient_reads_the_due_time_in_their_own_zone(hank, time_machine):
+    Profile.objects.filter(user=hank).update(time_zone="America/New_York")
+    text, html = _digest_for(hank, time_machine)
+    assert "(due 2026-11-23 18:00 UTC-05:00)" in text
+    assert "<td>2026-11-23 18:00 UTC-05:00</td>" in html
+
+
+def test_a_digest_to_someone_without_a_zone_gives_the_sites_zone(hank, settings, time_machine):
+    settings.TIME_ZONE = "UTC"
+    Profile.objects.filter(user=hank).update(time_zone="")
+    text, html = _digest_for(hank, time_machine)
+    assert "(due 2026-11-23 23:00 UTC)" in text and "<td>2026-11-23 23:00 UTC</td>" in html
 
 
 def test_the_email_is_written_in_the_recipients_language(
