@@ -8,6 +8,7 @@ unrelated changes; events without a change go to the system chain, whose head ro
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
@@ -193,14 +194,27 @@ def step_decided(
     )
 
 
-def comment_added(*, change: ChangeRequest, actor: User, comment_id: int, text: str) -> AuditEvent:
+def comment_added(
+    *,
+    change: ChangeRequest,
+    actor: User,
+    comment_id: int,
+    text: str,
+    mentioned: Sequence[tuple[int, str]] = (),
+) -> AuditEvent:
+    """`mentioned`: (id, username) of each person the comment tells; recorded only when there
+    is someone, so a comment without mentions reads as it always did."""
+    data: dict[str, Any] = {"comment": comment_id, "text": text}
+    if mentioned:
+        data["mentions"] = [username for _, username in mentioned]
+        data["mentioned_ids"] = [pk for pk, _ in mentioned]
     return _record(
         action="commented",
         actor=actor,
         change=change,
         from_state=change.state,
         to_state=change.state,
-        data={"comment": comment_id, "text": text},
+        data=data,
     )
 
 

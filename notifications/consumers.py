@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from approvals import mentions
 from approvals.choices import ChangeState, Role, StepKind
 from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, StepApprover
 from approvals_channels import preferences
@@ -24,6 +25,7 @@ User = get_user_model()
 
 DECISION_ACTIONS = {"approved", "rejected", "info_requested"}
 OUTCOME_STATES = {ChangeState.APPROVED, ChangeState.REJECTED}
+EXCERPT_MAX = 140  # characters of a comment quoted in a mention
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Context:
     seats: dict[int, list[int]]
     assessors: list[int]
     new_seat_holders: dict[str, int]
+    # (change id, user id) of each person a comment mentioned who may see the change now.
+    mention_viewers: set[tuple[int, int]]
 
 
 def _load(events: list[AuditEvent]) -> Context:
@@ -45,7 +49,7 @@ def _load(events: list[AuditEvent]) -> Context:
         e.data.get("to") for e in events if reassigned_step_id(e.action, e.data) is not None
     } - {None}
     changes = ChangeRequest.objects.only(
-        "pk", "title", "requester_id", "implementer_id", "state"
+        "pk", "title", "requester_id", "implementer_id", "state", "round"
     ).in_bulk(change_ids)
     steps = ApprovalStep.objects.only("pk", "name", "name_zh", "kind").in_bulk(step_ids)
     seats: dict[int, list[int]] = defaultdict(list)
@@ -65,7 +69,32 @@ def _load(events: list[AuditEvent]) -> Context:
                 "pk", flat=True
             )
         )
-    return Context(changes, steps, seats, assessors, new_seat_holders)
+    return Context(
+        changes, steps, seats, assessors, new_seat_holders, _mention_viewers(events, changes)
+    )
+
+
+def _mention_viewers(
+    events: list[AuditEvent], changes: dict[int, ChangeRequest]
+) -> set[tuple[int, int]]:
+    # Asked again when the event is handed over, not only when the comment was written: a
+    # delegation may have ended, an account been deactivated, since.
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for event in events:
+        if event.action == "commented" and event.change_id:
+            wanted[event.change_id].update(_ids(event.data.get("mentioned_ids")))
+    people = mentions.people_with_ids({pk for ids in wanted.values() for pk in ids})
+    return mentions.viewers(changes, wanted, people)
+
+
+def _ids(value: Any) -> list[int]:
+    return [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
+
+
+def excerpt(text: str) -> str:
+    """The start of a comment on one line, as a notification quotes it."""
+    line = " ".join(text.split())
+    return line if len(line) <= EXCERPT_MAX else line[: EXCERPT_MAX - 1].rstrip() + "…"
 
 
 def _step_names(step: ApprovalStep | None, recorded: str) -> dict[str, str]:
@@ -125,6 +154,23 @@ def _for_event(event: AuditEvent, ctx: Context) -> Iterable[tuple[int | None, st
     if event.action == "escalated":
         for user_id in data.get("escalated_to_ids", []):
             yield user_id, NotificationKind.ESCALATION, decided
+    if event.action == "commented":
+        quoted = base | {"excerpt": excerpt(str(data.get("text", "")))}
+        for user_id in _ids(data.get("mentioned_ids")):
+            if (change.pk, user_id) in ctx.mention_viewers:
+                yield user_id, NotificationKind.MENTIONED, quoted
+
+
+def _one_per_person(rows: dict[tuple[int, int, str], Notification]) -> None:
+    """A mention adds nothing for someone the same event already tells something else."""
+    told_otherwise = {
+        (event_id, user_id)
+        for event_id, user_id, kind in rows
+        if kind != NotificationKind.MENTIONED
+    }
+    for event_id, user_id, kind in list(rows):
+        if kind == NotificationKind.MENTIONED and (event_id, user_id) in told_otherwise:
+            del rows[(event_id, user_id, kind)]
 
 
 def notify(events: list[AuditEvent]) -> None:
@@ -149,6 +195,7 @@ def notify(events: list[AuditEvent]) -> None:
             )
     if not rows:
         return
+    _one_per_person(rows)
     Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
     event_ids = [event.pk for event in events]
     # Who turned in-app notifications off finds them read (no badge); the e-mail still goes.

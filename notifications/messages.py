@@ -32,6 +32,7 @@ SENTENCES: dict[str, Promise] = {
     NotificationKind.ESCALATION: _(
         "%(key)s is overdue on “%(step)s” and was escalated to you: you may decide it."
     ),
+    NotificationKind.MENTIONED: _("%(who)s mentioned you on %(key)s: %(excerpt)s"),
 }
 
 
@@ -47,6 +48,7 @@ def _values(params: Mapping[str, Any]) -> dict[str, Any]:
         "state": _label(ChangeState, params.get("state", "")),
         "decision": _label(DecisionKind, params.get("decision", "")),
         "p": params.get("percent", ""),
+        "excerpt": params.get("excerpt", ""),
     }
 
 

@@ -15,6 +15,7 @@ class NotificationKind(models.TextChoices):
     OUTCOME = "outcome", _("Final outcome")
     APPROVED = "approved", _("Approved, ready to implement")
     RETROSPECTIVE_DUE = "retrospective_due", _("Retrospective review due")
+    MENTIONED = "mentioned", _("Mentioned in a comment")
 
 
 class Notification(models.Model):

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from approvals import routing, workflow
+from approvals import mentions, routing, workflow
 from approvals.choices import ChangeState, ChangeType, DecisionKind, StepStatus
 from approvals.downloads import attachment_response
 from approvals.exceptions import DomainError, InvalidInput, NotFound
@@ -365,7 +365,10 @@ def _run_action(request: HttpRequest, change: ChangeRequest, action: str) -> str
         )
         return _("Feedback report saved; %(key)s is closed.")
     if action == "comment":
-        workflow.change_comment(actor=user, change_id=pk, text=post.get("text", ""))
+        comment = workflow.change_comment(actor=user, change_id=pk, text=post.get("text", ""))
+        told = mentions.recorded([comment.pk]).get(comment.pk)
+        if told:  # usernames hold no "%", so the key is still the only placeholder
+            return _("Comment added; %(names)s will be notified.") % {"names": ", ".join(told)}
         return _("Comment added.")
     if action == "attach":
         upload = request.FILES.get("file")

@@ -315,7 +315,11 @@ class FeedbackForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    text = forms.CharField(label=_("Comment"), widget=_text_area(3, NOTE_MAX))
+    text = forms.CharField(
+        label=_("Comment"),
+        help_text=_("Type @ and a username to notify someone who can see this change."),
+        widget=_text_area(3, NOTE_MAX),
+    )
 
 
 class WithdrawForm(forms.Form):

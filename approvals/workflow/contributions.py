@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from approvals import audit, outbox
+from approvals import audit, mentions, outbox
 from approvals.choices import ChangeState
 from approvals.exceptions import InvalidInput, InvalidTransition
 from approvals.limits import NOTE_MAX, clean_text
@@ -21,6 +21,9 @@ from approvals.workflow.common import check_version, lock_for_contribution
 def change_comment(
     *, actor: User, change_id: int, text: str, expected_version: int | None = None
 ) -> Comment:
+    """Comment on a change whoever can see it, except auditors, while it is open. Each
+    `@username` in the text who may see the change is recorded with the comment's audit event,
+    and is told (notifications)."""
     text = clean_text(
         text,
         field="text",
@@ -32,8 +35,15 @@ def change_comment(
     with transaction.atomic():
         change = lock_for_contribution(change_id, who)
         check_version(change, expected_version)
+        told = mentions.people_told(change=change, author_id=actor.pk, text=text)
         comment = Comment.objects.create(change=change, author=actor, text=text)
-        audit.comment_added(change=change, actor=actor, comment_id=comment.pk, text=text)
+        audit.comment_added(
+            change=change,
+            actor=actor,
+            comment_id=comment.pk,
+            text=text,
+            mentioned=[(person.id, person.username) for person in told],
+        )
         change.save(update_fields=["audit_length", "audit_head"])
         outbox.events_recorded()
     return comment

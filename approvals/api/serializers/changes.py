@@ -368,10 +368,29 @@ class CommentInSerializer(serializers.Serializer):
 
 
 class CommentSerializer(serializers.Serializer):
+    """Needs, in the context, `mentions`: comment id → the usernames it notified."""
+
     id = serializers.IntegerField()
     author = serializers.CharField(source="author.username")
     text = serializers.CharField()
     created_at = serializers.DateTimeField()
+    mentions = serializers.SerializerMethodField(
+        help_text="Who the comment's `@username`s notified: people who may see the change, "
+        "never its author."
+    )
+
+    def get_mentions(self, comment: Any) -> list[str]:
+        return list(self.context.get("mentions", {}).get(comment.pk, []))
+
+
+class CommentedChangeSerializer(ChangeSerializer):
+    """The change after a comment, and who the comment notified."""
+
+    mentions = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Who the comment's `@username`s notified: people who may see the change, "
+        "never its author.",
+    )
 
 
 class AttachmentInSerializer(serializers.Serializer):

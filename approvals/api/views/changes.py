@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
-from approvals import workflow
+from approvals import mentions, workflow
 from approvals.api.docs import errors
 from approvals.api.filters import ChangeFilter
 from approvals.api.pagination import LinkPagination, PagePagination
@@ -31,6 +31,7 @@ from approvals.api.serializers.changes import (
     AttachmentSerializer,
     ChangeSerializer,
     ChangeWriteSerializer,
+    CommentedChangeSerializer,
     CommentInSerializer,
     CommentSerializer,
     CompleteSerializer,
@@ -154,6 +155,19 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
         body: type[Serializer] | None = None,
         **fixed: Any,
     ) -> Response:
+        change_id, _result = self._run(request, pk, service, body, **fixed)
+        return self._show(change_id)
+
+    def _run(
+        self,
+        request: Request,
+        pk: str,
+        service: Callable[..., Any],
+        body: type[Serializer] | None = None,
+        **fixed: Any,
+    ) -> tuple[int, Any]:
+        """Call the action's service with the validated body; the change's id and what the
+        service returned."""
         change_id = self.ensure_visible(pk)
         version = expected_version(request)
         arguments: dict[str, Any] = {}
@@ -161,14 +175,14 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
             serializer = body(data=request.data)
             serializer.is_valid(raise_exception=True)
             arguments = {RENAMED.get(k, k): v for k, v in serializer.validated_data.items()}
-        service(
+        result = service(
             actor=acting_user(request),
             change_id=change_id,
             expected_version=version,
             **fixed,
             **arguments,
         )
-        return self._show(change_id)
+        return change_id, result
 
     # --- collection and item -----------------------------------------------------------------
 
@@ -266,10 +280,18 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
     def feedback(self, request: Request, pk: str) -> Response:
         return self._act(request, pk, workflow.change_feedback, FeedbackSerializer)
 
-    @_action_schema("Comment on the change", CommentInSerializer)
+    @extend_schema(
+        summary="Comment on the change; `@username` notifies that person if they may see it",
+        request=CommentInSerializer,
+        parameters=[IF_MATCH],
+        responses={200: CommentedChangeSerializer, **ACTION_ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def comment(self, request: Request, pk: str) -> Response:
-        return self._act(request, pk, workflow.change_comment, CommentInSerializer)
+        change_id, comment = self._run(request, pk, workflow.change_comment, CommentInSerializer)
+        response = self._show(change_id)
+        response.data["mentions"] = mentions.recorded([comment.pk]).get(comment.pk, [])
+        return response
 
     # --- what hangs off a change ---------------------------------------------------------------
 
@@ -293,7 +315,9 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
             "author"
         )
         page = self.paginate_queryset(comments.order_by("created_at", "pk"))
-        return self.get_paginated_response(CommentSerializer(page, many=True).data)
+        told = mentions.recorded([comment.pk for comment in page or []])
+        serializer = CommentSerializer(page, many=True, context={"mentions": told})
+        return self.get_paginated_response(serializer.data)
 
     @extend_schema(
         methods=["GET"],
