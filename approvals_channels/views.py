@@ -77,8 +77,14 @@ class PreferencesForm(forms.Form):
     in_app = forms.BooleanField(label=gettext_lazy("In the application"), required=False)
     email = forms.BooleanField(label=gettext_lazy("By e-mail"), required=False)
     chat = forms.BooleanField(
-        label=gettext_lazy("In chat (a “Review and decide” button for you in group messages)"),
+        label=gettext_lazy("In chat groups"),
         required=False,
+        help_text=gettext_lazy(
+            "When a step waits for you, the chat groups set up for it get a message with a link "
+            "to the change: you sign in and decide on the change page. Chat messages carry no "
+            "approve or reject buttons. The groups are told either way; while this is on, the "
+            "messages wait for your quiet hours."
+        ),
     )
     quiet_start = forms.TimeField(
         label=gettext_lazy("Quiet hours from"),

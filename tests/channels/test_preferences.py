@@ -1,10 +1,12 @@
 """Each person chooses how they hear: channels, quiet hours, a daily digest; by page or API."""
 
+import re
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.utils.html import strip_tags
 
 from approvals.models import Profile
 from approvals_channels import mail as channel_mail
@@ -87,6 +89,30 @@ def test_the_settings_page_saves_the_same_preferences(client, hank):
         time(6),
         7,
     )
+
+
+def _page_text(client) -> str:
+    html = client.get("/me/notifications/").content.decode()
+    return re.sub(r"\s+", " ", strip_tags(html))
+
+
+def test_the_settings_page_says_chat_messages_link_to_the_change_and_carry_no_buttons(client, hank):
+    client.force_login(hank)
+    page = _page_text(client)
+    assert "In chat groups" in page
+    assert "a message with a link to the change: you sign in and decide on the change page" in page
+    assert "Chat messages carry no approve or reject buttons." in page
+    assert "button for you" not in page
+
+
+def test_the_chinese_settings_page_says_the_same(client, hank):
+    Profile.objects.filter(user=hank).update(language="zh-hans")
+    client.force_login(hank)
+    page = _page_text(client)
+    assert "在聊天群中" in page
+    assert "附有变更链接的消息：请登录后在变更页面审批" in page
+    assert "聊天消息不带批准或驳回按钮。" in page
+    assert "为您提供" not in page and "In chat" not in page
 
 
 def _shanghai(user):
