@@ -44,15 +44,37 @@ def _user(username: str) -> Any:
     return get_user_model().objects.get(username=username)
 
 
+def _authenticator_code(username: str) -> str:
+    """The code an authenticator app shows, enrolling one first for a role that must use
+    two-step sign-in (production requires it of change managers and auditors). The code is the
+    next time step's, which the device accepts (one step of drift), because enrolment has just
+    used the current one."""
+    from django_otp.oath import totp
+
+    from approvals.identity import mfa
+
+    user = _user(username)
+    device = mfa.authenticator_of(user)
+    if device is None:
+        device = mfa.totp_enrolment_start(user=user)
+        now = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        mfa.totp_enrolment_confirm(user=user, token=f"{now:06d}")
+        device.refresh_from_db()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + 1):06d}"
+
+
 def _token(username: str) -> str:
-    """A token asked for as an integrator does (POST /api/v1/auth/token/)."""
+    """A token asked for as an integrator does (POST /api/v1/auth/token/), with the
+    authenticator's code where the role requires two-step sign-in."""
 
     from approvals.demo import DEMO_PASSWORD
+    from approvals.identity import mfa
 
+    body = {"username": username, "password": DEMO_PASSWORD}
+    if mfa.mfa_required(_user(username)):
+        body["otp"] = _authenticator_code(username)
     response = _client().post(
-        "/api/v1/auth/token/",
-        data=json.dumps({"username": username, "password": DEMO_PASSWORD}),
-        content_type="application/json",
+        "/api/v1/auth/token/", data=json.dumps(body), content_type="application/json"
     )
     if response.status_code != 200:
         raise SystemExit(f"no token for {username}: {response.status_code}")
@@ -62,8 +84,14 @@ def _token(username: str) -> str:
 def _session(username: str) -> str:
     from django.conf import settings
 
+    from approvals.identity import mfa
+
     client = _client()
     client.force_login(_user(username))
+    # A session past the second step of sign-in, for the roles that must take it.
+    session = client.session
+    if session.pop(mfa.PENDING_SESSION_KEY, None) is not None:
+        session.save()
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
