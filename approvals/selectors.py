@@ -37,6 +37,7 @@ from approvals.models import (
     ChangeRequest,
     Decision,
     Delegation,
+    Department,
     Profile,
     StepApprover,
 )
@@ -126,10 +127,12 @@ def _current_steps() -> Prefetch:
             Prefetch(
                 "seats",
                 queryset=StepApprover.objects.select_related("user").order_by("user__username"),
+                to_attr="seat_list",
             ),
             Prefetch(
                 "decisions",
                 queryset=Decision.objects.select_related("approver", "on_behalf_of", "seat"),
+                to_attr="decision_list",
             ),
         )
         .order_by("round", "order")
@@ -137,12 +140,32 @@ def _current_steps() -> Prefetch:
     return Prefetch("steps", queryset=steps, to_attr="all_steps")
 
 
+# Prefetched into plain lists (`to_attr`): Django then sets one attribute per row instead of
+# building a related manager and a filtered queryset for each, which cost a list page a quarter
+# of its time. Rows loaded another way fall back to the relation.
+
+
+def seats_of(step: ApprovalStep) -> list[StepApprover]:
+    cached = getattr(step, "seat_list", None)
+    return cached if cached is not None else list(step.seats.all())
+
+
+def decisions_of(step: ApprovalStep) -> list[Decision]:
+    cached = getattr(step, "decision_list", None)
+    return cached if cached is not None else list(step.decisions.all())
+
+
+def departments_of(change: ChangeRequest) -> list[Department]:
+    cached = getattr(change, "department_list", None)
+    return cached if cached is not None else list(change.departments.all())
+
+
 def with_route(qs: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
     """Change rows with everything the route, allowed actions, warnings and lists need (fixed
     queries)."""
     return (
         qs.select_related("requester", "implementer", "template")
-        .prefetch_related("departments", _current_steps())
+        .prefetch_related(Prefetch("departments", to_attr="department_list"), _current_steps())
         .annotate(conflict_with=_first_conflict())
     )
 
@@ -188,7 +211,7 @@ def round_decisions_of(change: ChangeRequest) -> tuple[RoundDecision, ...]:
     return tuple(
         RoundDecision(step.pk, step.kind, d.approver_id, d.seat_id, d.decision)
         for step in route_of(change)
-        for d in step.decisions.all()
+        for d in decisions_of(step)
         if not d.voided
     )
 
@@ -197,14 +220,14 @@ def as_open_step(
     step: ApprovalStep, round_decisions: tuple[RoundDecision, ...] | None = None
 ) -> OpenStep:
     """The rules' view of a step loaded with its seats and decisions prefetched."""
-    live = [d for d in step.decisions.all() if not d.voided]
+    live = [d for d in decisions_of(step) if not d.voided]
     if round_decisions is None:
         round_decisions = tuple(
             RoundDecision(step.pk, step.kind, d.approver_id, d.seat_id, d.decision) for d in live
         )
     return OpenStep(
         step=step,
-        seats={seat.user_id: seat.source for seat in step.seats.all()},
+        seats={seat.user_id: seat.source for seat in seats_of(step)},
         decided={d.seat_id: d.decision for d in live},
         round_decisions=round_decisions,
     )
@@ -257,7 +280,7 @@ def actions_for(
     if change.state == ChangeState.APPROVED:
         if windows is None:
             windows = blackout_windows()
-        blackout_names = blackouts_in_force(windows, [d.pk for d in change.departments.all()], now)
+        blackout_names = blackouts_in_force(windows, [d.pk for d in departments_of(change)], now)
     return allowed_actions(
         actor,
         change,
@@ -279,7 +302,7 @@ def warnings_for(change: ChangeRequest, *, windows: Iterable | None = None) -> l
     return change_warnings(
         change,
         windows=windows if scheduled and windows is not None else (),
-        department_ids=[d.pk for d in change.departments.all()],
+        department_ids=[d.pk for d in departments_of(change)],
         conflict_with=getattr(change, "conflict_with", None),
         route=route_of(change),
         now=timezone.now(),

@@ -25,6 +25,7 @@ from approvals.policy import awaits_review, blackouts_overlapping, check_create,
 from approvals.selectors import (
     actions_for,
     blackout_windows,
+    decisions_of,
     open_step_of,
     review_statuses,
     route_of,
@@ -163,7 +164,7 @@ def information_request(change: ChangeRequest | None) -> Decision | None:
         decision
         for step in getattr(change, "all_steps", [])
         if step.round != change.round
-        for decision in step.decisions.all()
+        for decision in decisions_of(step)
         if decision.decision == DecisionKind.REQUEST_INFO
     ]
     return max(asked, key=lambda d: d.decided_at, default=None)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from approvals.choices import ChangeState, ChangeType, Impact, Risk
 from approvals.exceptions import InvalidInput
 from approvals.models import ChangeRequest
+from approvals.selectors import departments_of
 from approvals.web import selectors
 from approvals.web.common import actor_of, domain_errors, user_of
 from approvals.workflow.saved_filters import saved_filter_delete, saved_filter_save
@@ -211,7 +212,7 @@ def _export_row(change: ChangeRequest) -> list[str]:
         change.change_type,
         change.impact,
         change.risk,
-        " ".join(d.code for d in change.departments.all()),
+        " ".join(d.code for d in departments_of(change)),
         change.requester.get_username(),
         change.implementer.get_username() if change.implementer else "",
         _iso(change.planned_start),

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from approvals import naming
+from approvals import naming, selectors
 from approvals.choices import AuditAction, ChangeState, DecisionKind, Role, StepStatus
 from approvals.localization import localized, localized_value, reader_name, reads_chinese
 
@@ -80,6 +80,22 @@ WARNING_LABELS = {
     "outside_window": gettext_lazy("Window over"),
     "no_eligible_approver": gettext_lazy("No eligible approver"),
 }
+
+
+@register.filter
+def departments(change: Any) -> list[Any]:
+    """A change's departments, from the list `with_route` prefetched when it did."""
+    return selectors.departments_of(change)
+
+
+@register.filter
+def seats(step: Any) -> list[Any]:
+    return selectors.seats_of(step)
+
+
+@register.filter
+def decisions(step: Any) -> list[Any]:
+    return selectors.decisions_of(step)
 
 
 @register.filter

@@ -22,7 +22,14 @@ from approvals.choices import (
 from approvals.limits import DESCRIPTION_MAX, NARRATIVE_MAX, NOTE_MAX, PLAN_MAX, TITLE_MAX
 from approvals.models import ApprovalStep, ChangeRequest
 from approvals.policy import ACTIONS, is_overdue
-from approvals.selectors import actions_for, route_of, warnings_for
+from approvals.selectors import (
+    actions_for,
+    decisions_of,
+    departments_of,
+    route_of,
+    seats_of,
+    warnings_for,
+)
 
 ID_LIMIT = 2**53  # larger ids cannot exist; refusing them keeps databases from overflowing
 
@@ -58,8 +65,8 @@ def step_row(step: ApprovalStep) -> dict[str, Any]:
         "quorum": step.quorum,
         "status": step.status,
         "due_at": _when(step.due_at),
-        "approvers": [seat.user.username for seat in step.seats.all()],
-        "decisions": [decision_row(d) for d in step.decisions.all() if not d.voided],
+        "approvers": [seat.user.username for seat in seats_of(step)],
+        "decisions": [decision_row(d) for d in decisions_of(step) if not d.voided],
     }
 
 
@@ -102,11 +109,11 @@ class RouteStepSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_approvers(self, step: ApprovalStep) -> list[str]:
-        return [seat.user.username for seat in step.seats.all()]
+        return [seat.user.username for seat in seats_of(step)]
 
     @extend_schema_field(DecisionOutSerializer(many=True))
     def get_decisions(self, step: ApprovalStep) -> Any:
-        decisions = [d for d in step.decisions.all() if not d.voided]
+        decisions = [d for d in decisions_of(step) if not d.voided]
         return DecisionOutSerializer(decisions, many=True).data
 
     def to_representation(self, instance: ApprovalStep) -> dict[str, Any]:
@@ -158,7 +165,7 @@ class ChangeSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_departments(self, change: ChangeRequest) -> list[str]:
-        return sorted(d.code for d in change.departments.all())
+        return sorted(d.code for d in departments_of(change))
 
     @extend_schema_field(RouteStepSerializer(many=True))
     def get_route(self, change: ChangeRequest) -> Any:
@@ -427,7 +434,7 @@ class InboxChangeSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_departments(self, change: ChangeRequest) -> list[str]:
-        return sorted(d.code for d in change.departments.all())
+        return sorted(d.code for d in departments_of(change))
 
 
 class InboxStepSerializer(serializers.Serializer):
@@ -457,7 +464,7 @@ class InboxItemSerializer(serializers.Serializer):
                 "risk": change.risk,
                 "state": change.state,
                 "requester": change.requester.username,
-                "departments": sorted(d.code for d in change.departments.all()),
+                "departments": sorted(d.code for d in departments_of(change)),
             },
             "step": {
                 "id": instance.pk,
