@@ -1,5 +1,6 @@
 """Reads shared by pages and endpoints, with their query counts kept constant."""
 
+import functools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -170,11 +171,15 @@ def with_route(qs: QuerySet[ChangeRequest]) -> QuerySet[ChangeRequest]:
     )
 
 
+@functools.cache
 def _first_conflict(path: str = "") -> Case:
     """Another scheduled change on one of the same departments whose window overlaps (`path`
     leads from the outer row to its change, e.g. "change__"). Only a change that is itself
     scheduled is looked at, and the candidates come from the partial index of scheduled
-    windows, so a page pays for the few open changes around it, not for the whole history."""
+    windows, so a page pays for the few open changes around it, not for the whole history.
+
+    Built once per path: annotating resolves a copy, and building the nested subqueries cost
+    every list request several milliseconds."""
     through = ChangeRequest.departments.through
     own = through.objects.filter(changerequest_id=OuterRef(OuterRef(OuterRef(f"{path}pk"))))
     shares = through.objects.filter(

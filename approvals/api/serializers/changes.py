@@ -33,14 +33,17 @@ from approvals.selectors import (
 
 ID_LIMIT = 2**53  # larger ids cannot exist; refusing them keeps databases from overflowing
 
-# Lists serialise hundreds of steps and decisions: rows are built as plain dicts, with DRF's own
-# DateTimeField for the one conversion that needs care (time zone, format). A test holds these
-# builders equal to the declared serializers, which the schema documents.
-_WHEN = serializers.DateTimeField()
+# Lists serialise hundreds of steps and decisions: rows are built as plain dicts. A test holds
+# these builders equal to the declared serializers, which the schema documents.
 
 
 def _when(value: Any) -> Any:
-    return None if value is None else _WHEN.to_representation(value)
+    """What DRF's DateTimeField gives for an aware datetime (ISO 8601 in the current time zone,
+    `Z` for UTC), without its per-call settings look-ups: a list page formats thousands."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def decision_row(decision: Any) -> dict[str, Any]:
