@@ -8,7 +8,9 @@ unrelated changes; events without a change go to the system chain, whose head ro
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC
 from typing import Any
 
@@ -78,6 +80,23 @@ def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256(f"{event.prev_hash}\n{canonical(event)}".encode()).hexdigest()
 
 
+_pending: ContextVar[list[AuditEvent] | None] = ContextVar("audit_pending", default=None)
+
+
+@contextmanager
+def inserted_together() -> Iterator[None]:
+    """Events on changes recorded inside the block are inserted in one statement as it ends,
+    for actions on many changes at once (the SLA scan); their ids are set only then. The
+    caller's transaction holds the changes' row locks throughout and saves their chain heads
+    afterwards, as for single events."""
+    token = _pending.set([])
+    try:
+        yield
+        AuditEvent.objects.bulk_create(_pending.get() or [])
+    finally:
+        _pending.reset(token)
+
+
 def _record(
     *,
     action: str,
@@ -110,7 +129,11 @@ def _record(
         event.chain_index = change.audit_length + 1
         event.prev_hash = change.audit_head
         event.hash = compute_hash(event)
-        event.save(force_insert=True)
+        pending = _pending.get()
+        if pending is None:
+            event.save(force_insert=True)
+        else:
+            pending.append(event)
         change.audit_length = event.chain_index
         change.audit_head = event.hash
         return event

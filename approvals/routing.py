@@ -1,5 +1,6 @@
 """The policy engine: picks a route for a change and copies it onto the change as its steps."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -90,22 +91,48 @@ def _rule_user_ids(
     )
 
 
+@dataclass(frozen=True)
+class EscalationPools:
+    """Who may take an escalated step: (id, username) of the active members, not auditors, of
+    each escalation target loaded and of the CAB, by username."""
+
+    groups: dict[int, list[tuple[int, str]]]
+    cab: list[tuple[int, str]]
+
+    def targets(self, escalation_group_id: int | None, excluded: set[int]) -> list[tuple[int, str]]:
+        """The escalation target's members, else the CAB's, in both cases without anyone the
+        segregation rules exclude. Empty when nobody is left: the step then waits for a change
+        manager to reassign it."""
+        first = self.groups.get(escalation_group_id, []) if escalation_group_id else []
+        for pool in (first, self.cab):
+            found = [(pk, name) for pk, name in pool if pk not in excluded]
+            if found:
+                return found
+        return []
+
+
+def escalation_pools(escalation_group_ids: Iterable[int | None]) -> EscalationPools:
+    """The escalation candidates of these groups and of the CAB, in one query."""
+    wanted = {pk for pk in escalation_group_ids if pk}
+    rows = (
+        User.objects.filter(Q(groups__in=wanted) | Q(groups__name=Role.CAB), is_active=True)
+        .exclude(groups__name=Role.AUDITOR)
+        .order_by("username", "groups__id")
+        .values_list("groups__id", "groups__name", "pk", "username")
+    )
+    pools = EscalationPools(groups={pk: [] for pk in wanted}, cab=[])
+    for group_id, group_name, pk, username in rows:
+        if group_id in wanted:
+            pools.groups[group_id].append((pk, username))
+        if group_name == Role.CAB:
+            pools.cab.append((pk, username))
+    return pools
+
+
 def escalation_targets(escalation_group_id: int | None, excluded: set[int]) -> list[int]:
-    """Who takes a step nobody on it may decide: its escalation target's members, else the
-    CAB's, in both cases without anyone the segregation rules exclude. Empty when nobody is
-    left: the step then waits for a change manager to reassign it."""
-    groups = [Q(groups=escalation_group_id)] if escalation_group_id else []
-    for members_of in [*groups, Q(groups__name=Role.CAB)]:
-        found = list(
-            User.objects.filter(members_of, is_active=True)
-            .exclude(groups__name=Role.AUDITOR)
-            .exclude(pk__in=excluded)
-            .order_by("username")
-            .values_list("pk", flat=True)
-        )
-        if found:
-            return found
-    return []
+    """Ids of who takes a step nobody on it may decide (`EscalationPools.targets`)."""
+    pools = escalation_pools([escalation_group_id])
+    return [pk for pk, _ in pools.targets(escalation_group_id, excluded)]
 
 
 def plan_route(
@@ -187,6 +214,8 @@ __all__ = [
     "change_level",
     "choose_policy",
     "create_steps",
+    "EscalationPools",
+    "escalation_pools",
     "escalation_targets",
     "is_cross_department",
     "plan_route",

@@ -15,7 +15,8 @@ _RETRY = {"autoretry_for": (OperationalError, InterfaceError), **settings.TASK_R
 
 @shared_task(name=SLA_SCAN_TASK, **_RETRY)
 def sla_scan() -> int:
-    """Every minute: reminders at 50 % and 100 % of each open step's SLA, then escalation."""
+    """Every minute: reminders at 50 % and 100 % of each open step's SLA, then escalation,
+    until the backlog is done (or SLA_SCAN_MAX_SECONDS have passed)."""
     return sla.sla_scan()
 
 

@@ -1,6 +1,7 @@
 """Who decides a step once it opens: the segregation rules applied to its seats, escalation when
 nobody on it may decide, and the "no eligible approver" flag when nobody is left at all."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,30 @@ User = get_user_model()
 
 def round_decisions(change: ChangeRequest) -> tuple[RoundDecision, ...]:
     """The live decisions of the change's current round, in one query."""
+    return round_decisions_by_change([change])[change.pk]
+
+
+def round_decisions_by_change(
+    changes: Iterable[ChangeRequest],
+) -> dict[int, tuple[RoundDecision, ...]]:
+    """`round_decisions` of several changes (by change id), in one query."""
+    rounds = {change.pk: change.round for change in changes}
     rows = Decision.objects.filter(
-        step__change_id=change.pk, step__round=change.round, voided=False
-    ).values_list("step_id", "step__kind", "approver_id", "seat_id", "decision")
-    return tuple(RoundDecision(*row) for row in rows)
+        step__change_id__in=rounds, step__round__in=set(rounds.values()), voided=False
+    ).values_list(
+        "step__change_id",
+        "step__round",
+        "step_id",
+        "step__kind",
+        "approver_id",
+        "seat_id",
+        "decision",
+    )
+    found: dict[int, list[RoundDecision]] = {pk: [] for pk in rounds}
+    for change_id, round_, step_id, kind, approver_id, seat_id, decision in rows:
+        if round_ == rounds[change_id]:
+            found[change_id].append(RoundDecision(step_id, kind, approver_id, seat_id, decision))
+    return {pk: tuple(decisions) for pk, decisions in found.items()}
 
 
 def step_seats(step: ApprovalStep) -> dict[int, str]:

@@ -55,6 +55,15 @@ def test_production_refuses_a_claim_that_lapses_while_a_send_may_still_run(claim
     assert run_manage("check", **{**ESSENTIALS, claim: "60", send: "30"}).returncode == 0
 
 
+def test_production_refuses_an_sla_scan_that_outlives_the_broker_visibility_timeout():
+    limits = {"REDIS_VISIBILITY_TIMEOUT": "3600"}
+    result = run_manage("check", **{**ESSENTIALS, **limits, "SLA_SCAN_MAX_SECONDS": "3600"})
+    assert result.returncode != 0
+    assert "SLA_SCAN_MAX_SECONDS must be below REDIS_VISIBILITY_TIMEOUT" in result.stderr
+    ok = run_manage("check", **{**ESSENTIALS, **limits, "SLA_SCAN_MAX_SECONDS": "3000"})
+    assert ok.returncode == 0
+
+
 def test_the_deploy_checklist_passes_under_production_settings():
     result = run_manage(
         "check", "--deploy", "--tag", "security", "--fail-level", "WARNING", **ESSENTIALS

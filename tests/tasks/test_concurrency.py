@@ -4,10 +4,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from approvals import audit
-from approvals.models import ApprovalStep, AuditEvent, StepApprover
+from approvals.models import ApprovalStep, AuditEvent, ChangeRequest, StepApprover
 from notifications import sla
 from notifications.models import SlaAction
 from tests.helpers import assessed
@@ -60,6 +60,59 @@ def test_concurrent_scans_send_each_reminder_and_escalation_once(alice, bob):
         assert sorted(actions.values_list("action", flat=True)) == ["escalated", "reminder_sent"]
         assert SlaAction.objects.filter(step=step).count() == 3  # the 50 % one superseded
         assert StepApprover.objects.filter(step=step, source="escalation").count() == 1
+    assert audit.verify_chain().ok
+
+
+def test_concurrent_scans_share_a_backlog_batch_by_batch(alice, bob, monkeypatch):
+    monkeypatch.setattr(sla, "BATCH_CHANGES", 1)
+    changes = [assessed(requester) for requester in (alice, bob) * 4]
+    steps = [overdue(change) for change in changes]
+
+    run_at_once(sla.sla_scan)
+
+    for change, step in zip(changes, steps, strict=True):
+        actions = AuditEvent.objects.filter(
+            change=change, action__in=["reminder_sent", "escalated"]
+        )
+        assert sorted(actions.values_list("action", flat=True)) == ["escalated", "reminder_sent"]
+        assert SlaAction.objects.filter(step=step).count() == 3
+    assert audit.verify_chain().ok
+
+
+def test_a_scan_passes_over_a_change_being_decided_and_the_next_scan_takes_it(alice, bob):
+    busy, free = assessed(alice), assessed(bob)
+    overdue(busy)
+    overdue(free)
+    locked, release = threading.Event(), threading.Event()
+
+    def decide_slowly():
+        try:
+            with transaction.atomic():
+                ChangeRequest.objects.select_for_update().get(pk=busy.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=decide_slowly)
+    holder.start()
+    assert locked.wait(timeout=10)
+    with connection.cursor() as cursor:
+        # A scan that waited for the lock would fail here instead of hanging the test.
+        cursor.execute("SET lock_timeout = '5s'")
+    try:
+        sent = sla.sla_scan()
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert sent == 2
+    assert not AuditEvent.objects.filter(change=busy, action__in=["reminder_sent", "escalated"])
+    assert not SlaAction.objects.filter(step__change=busy).exists()
+    assert sla.sla_scan() == 2
+    assert AuditEvent.objects.filter(change=busy, action="escalated").count() == 1
     assert audit.verify_chain().ok
 
 
