@@ -99,7 +99,7 @@ def _due_steps(now: datetime) -> QuerySet[ApprovalStep]:
     )
 
 
-def _still_due(step: ApprovalStep, level: str, now: datetime) -> bool:
+def _is_due(step: ApprovalStep, level: str, now: datetime) -> bool:
     if step.status != StepStatus.PENDING or step.opened_at is None or step.due_at is None:
         return False
     if level == SlaLevel.HALF:
@@ -114,9 +114,7 @@ def _still_due(step: ApprovalStep, level: str, now: datetime) -> bool:
 def _levels_due(step: ApprovalStep, now: datetime) -> list[str]:
     """What is due on a step from `_due_steps` and not done yet, in order."""
     return [
-        level
-        for level in LEVELS
-        if not getattr(step, _DONE[level]) and _still_due(step, level, now)
+        level for level in LEVELS if not getattr(step, _DONE[level]) and _is_due(step, level, now)
     ]
 
 
