@@ -1,37 +1,29 @@
 """Pages for auditors: the trail, one event, snapshots, and verification runs (the one thing
 an auditor starts: it changes nothing but adds a run to the record)."""
 
-import csv
-import json
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from approvals.api.serializers.audit import EVENT_FIELDS, event_row
 from approvals.choices import Role
-from approvals.evidence import runs
+from approvals.evidence import export, runs
 from approvals.evidence.compliance import compliance_report, default_period
 from approvals.exceptions import NotFound
 from approvals.models import AuditCheckpoint, AuditEvent, AuditSnapshot, AuditVerification
 from approvals.models.evidence import VerificationStatus
-from approvals.policy import change_key
 from approvals.web import selectors
 from approvals.web.common import domain_errors, error_page, role_required
 from approvals.web.forms import AuditFilterForm
 
 PAGE_SIZE = 25
-EXPORT_CHUNK = 2000
 
 
 def _day_start(day: date | None, *, days: int = 0) -> datetime | None:
@@ -69,47 +61,6 @@ def trail(request: HttpRequest) -> HttpResponse:
     return render(request, "approvals/audit/trail.html", context)
 
 
-class _Echo:
-    """A write-only file for csv.writer: hands each row back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _export_row(event: AuditEvent) -> dict[str, Any]:
-    """An event as the API export writes it (every field its hash covers, so the file can be
-    verified offline), with the change's key beside its id."""
-    row = event_row(event)
-    return {
-        **row,
-        "change_key": change_key(event.change_id) if event.change_id else None,
-    }
-
-
-EXPORT_FIELDS = (*EVENT_FIELDS[: EVENT_FIELDS.index("change") + 1], "change_key") + tuple(
-    EVENT_FIELDS[EVENT_FIELDS.index("change") + 1 :]
-)
-
-
-def _csv_lines(events: Iterator[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_FIELDS)
-    for event in events:
-        row = _export_row(event)
-        for name in ("data", "snapshot"):
-            row[name] = json.dumps(row[name], cls=DjangoJSONEncoder, ensure_ascii=False)
-        yield writer.writerow(["" if row[name] is None else row[name] for name in EXPORT_FIELDS])
-
-
-def _json_lines(events: Iterator[AuditEvent]) -> Iterator[str]:
-    yield "["
-    separator = ""
-    for event in events:
-        yield separator + json.dumps(_export_row(event), cls=DjangoJSONEncoder, ensure_ascii=False)
-        separator = ",\n"
-    yield "]\n"
-
-
 @role_required(Role.AUDITOR)
 def trail_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The events the trail page shows with the same filters, oldest first, streamed as CSV or
@@ -118,12 +69,13 @@ def trail_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if kind not in ("csv", "json"):
         return error_page(request, _("Choose csv or json."), 400)
     form = AuditFilterForm(request.GET or None, actions=selectors.audit_actions())
-    events = selectors.audit_events(**_trail_filters(form)).order_by("seq")
-    rows = events.iterator(chunk_size=EXPORT_CHUNK)
+    events = selectors.audit_events(**_trail_filters(form))
     if kind == "csv":
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        pieces = export.csv_pieces(events, keyed=True)
+        response = StreamingHttpResponse(pieces, content_type="text/csv; charset=utf-8")
     else:
-        response = StreamingHttpResponse(_json_lines(rows), content_type="application/json")
+        pieces = export.json_pieces(events, keyed=True)
+        response = StreamingHttpResponse(pieces, content_type="application/json")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
     return response

@@ -1,10 +1,7 @@
 """The audit trail for auditors: browse, export (streamed), verify, snapshots."""
 
-import csv
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -23,21 +20,18 @@ from approvals.api.docs import errors
 from approvals.api.filters import AuditEventFilter
 from approvals.api.pagination import AuditCursorPagination
 from approvals.api.serializers.audit import (
-    EVENT_FIELDS,
     AuditEventSerializer,
     AuditSnapshotSerializer,
     VerifySerializer,
     VerifyStartedSerializer,
-    event_row,
     verification_row,
 )
 from approvals.api.views.base import ApiMixin, IsAuditor, acting_user
-from approvals.evidence import runs
+from approvals.evidence import export, runs
 from approvals.exceptions import NotFound
 from approvals.models import AuditEvent, AuditSnapshot, AuditVerification
 
 AUDITORS: Sequence[type[BasePermission]] = (IsAuthenticated, IsAuditor)
-EXPORT_CHUNK = 2000
 
 
 @extend_schema(
@@ -50,32 +44,6 @@ class AuditEventListView(ApiMixin, generics.ListAPIView):
     pagination_class = AuditCursorPagination
     filterset_class = AuditEventFilter
     queryset = AuditEvent.objects.all()
-
-
-class _Echo:
-    """A write-only file for csv.writer: hands each row back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EVENT_FIELDS)
-    for event in events:
-        row = event_row(event)
-        for name in ("data", "snapshot"):
-            row[name] = json.dumps(row[name], cls=DjangoJSONEncoder, ensure_ascii=False)
-        yield writer.writerow([row[name] if row[name] is not None else "" for name in EVENT_FIELDS])
-
-
-def _json_rows(events: Iterator[AuditEvent]) -> Iterator[str]:
-    yield "["
-    separator = ""
-    for event in events:
-        yield separator + json.dumps(event_row(event), cls=DjangoJSONEncoder, ensure_ascii=False)
-        separator = ",\n"
-    yield "]\n"
 
 
 class ExportNegotiation(DefaultContentNegotiation):
@@ -127,15 +95,16 @@ class AuditExportView(ApiMixin, generics.GenericAPIView):
         kind = request.query_params.get("format", "csv")
         if kind not in ("csv", "json"):
             raise ValidationError({"format": ["Choose csv or json."]})
-        events = self.filter_queryset(self.get_queryset()).order_by("seq")
-        rows = events.iterator(chunk_size=EXPORT_CHUNK)
+        events = self.filter_queryset(self.get_queryset())
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         if kind == "csv":
             response = StreamingHttpResponse(
-                _csv_rows(rows), content_type="text/csv; charset=utf-8"
+                export.csv_pieces(events), content_type="text/csv; charset=utf-8"
             )
         else:
-            response = StreamingHttpResponse(_json_rows(rows), content_type="application/json")
+            response = StreamingHttpResponse(
+                export.json_pieces(events), content_type="application/json"
+            )
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
         return response
 
