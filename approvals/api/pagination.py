@@ -1,9 +1,14 @@
 """Pagination: `{"next", "previous", "results"}`; `?page_size=` up to 200."""
 
+import base64
+import binascii
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -79,6 +84,84 @@ class LinkPagination(PageNumberPagination):
             "required": ["next", "previous", "results"],
             "properties": {"next": nullable_uri, "previous": nullable_uri, "results": schema},
         }
+
+
+class KeysetPagination(LinkPagination):
+    """Pages of a list ordered by a timestamp (and the id, for ties) that grows without end:
+    the `next` and `previous` links carry a cursor naming the last (first) row shown, and the
+    page after it is read from the index from there, so page 1 000 costs what page 1 costs and
+    a row added meanwhile neither repeats nor skips one. A `?page=` number is still honoured
+    (read with an offset), for links made before."""
+
+    cursor_query_param = "cursor"
+    keyset_fields = ("created_at", "updated_at")
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        self.request = request
+        ordering = queryset.query.order_by
+        first = ordering[0] if ordering and isinstance(ordering[0], str) else ""
+        field = first.lstrip("-")
+        if self.page_query_param in request.query_params or field not in self.keyset_fields:
+            self.cursor_mode = False
+            return super().paginate_queryset(queryset, request, view)
+        self.cursor_mode = True
+        self.field = field
+        self.descending = first.startswith("-")
+        size = self.get_page_size(request) or self.page_size or 50
+        raw = request.query_params.get(self.cursor_query_param)
+        backwards, position = self._decode(raw) if raw else (False, None)
+        # Reading backwards: the other way along the index, then turned round.
+        descending = self.descending != backwards
+        sign = "-" if descending else ""
+        queryset = queryset.order_by(f"{sign}{field}", f"{sign}pk")
+        if position is not None:
+            value, pk = position
+            beyond, bound = ("lt", "lte") if descending else ("gt", "gte")
+            queryset = queryset.filter(**{f"{field}__{bound}": value}).filter(
+                Q(**{f"{field}__{beyond}": value}) | Q(**{field: value, f"pk__{beyond}": pk})
+            )
+        rows = list(queryset[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        if backwards:
+            rows.reverse()
+        self.rows = rows
+        self.has_next = bool(rows) and (more if not backwards else True)
+        self.has_previous = bool(rows) and (position is not None if not backwards else more)
+        return rows
+
+    def _decode(self, raw: str) -> tuple[bool, tuple[datetime, int]]:
+        try:
+            padded = raw + "=" * (-len(raw) % 4)
+            direction, stamp, pk = base64.urlsafe_b64decode(padded).decode().split("|")
+            position = (datetime.fromisoformat(stamp), int(pk))
+            if direction not in ("n", "p") or position[0].tzinfo is None:
+                raise ValueError(direction)
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise ValidationError(
+                {self.cursor_query_param: [_("This cursor is not one the list gave out.")]},
+                code="invalid_cursor",
+            ) from None
+        return direction == "p", position
+
+    def _link(self, row: Any, direction: str) -> str:
+        assert self.request is not None
+        stamp = getattr(row, self.field).isoformat()
+        token = base64.urlsafe_b64encode(f"{direction}|{stamp}|{row.pk}".encode()).decode()
+        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        return replace_query_param(url, self.cursor_query_param, token.rstrip("="))
+
+    def get_next_link(self) -> str | None:
+        if not self.cursor_mode:
+            return super().get_next_link()
+        return self._link(self.rows[-1], "n") if self.has_next else None
+
+    def get_previous_link(self) -> str | None:
+        if not self.cursor_mode:
+            return super().get_previous_link()
+        return self._link(self.rows[0], "p") if self.has_previous else None
 
 
 class AuditCursorPagination(CursorPagination):

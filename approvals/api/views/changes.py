@@ -22,7 +22,7 @@ from rest_framework.serializers import Serializer
 from approvals import mentions, workflow
 from approvals.api.docs import errors
 from approvals.api.filters import ChangeFilter
-from approvals.api.pagination import LinkPagination, PagePagination
+from approvals.api.pagination import KeysetPagination, PagePagination
 from approvals.api.serializers.audit import AuditEventSerializer
 from approvals.api.serializers.changes import (
     ApproveSerializer,
@@ -127,7 +127,7 @@ class ChangeViewSet(ApiMixin, viewsets.GenericViewSet):
 
     serializer_class = ChangeSerializer
     filterset_class = ChangeFilter
-    pagination_class = LinkPagination
+    pagination_class = KeysetPagination
     lookup_value_regex = ID_PATTERN
     queryset = ChangeRequest.objects.none()  # the real one depends on the caller
 
