@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -81,19 +81,23 @@ def compute_hash(event: AuditEvent) -> str:
 
 
 _pending: ContextVar[list[AuditEvent] | None] = ContextVar("audit_pending", default=None)
+_stamp: ContextVar[datetime | None] = ContextVar("audit_stamp", default=None)
 
 
 @contextmanager
-def inserted_together() -> Iterator[None]:
+def inserted_together(*, at: datetime | None = None) -> Iterator[None]:
     """Events on changes recorded inside the block are inserted in one statement as it ends,
     for actions on many changes at once (the SLA scan); their ids are set only then. The
     caller's transaction holds the changes' row locks throughout and saves their chain heads
-    afterwards, as for single events."""
+    afterwards, as for single events. `at` stamps them with that time instead of this process's
+    clock (the scan passes the database's, so a worker whose clock jumped dates nothing wrong)."""
     token = _pending.set([])
+    stamp = _stamp.set(at)
     try:
         yield
         AuditEvent.objects.bulk_create(_pending.get() or [])
     finally:
+        _stamp.reset(stamp)
         _pending.reset(token)
 
 
@@ -111,7 +115,7 @@ def _record(
     """Append one event. With a change, the caller holds its row lock and saves it afterwards
     (the new chain head travels in that same UPDATE)."""
     event = AuditEvent(
-        occurred_at=timezone.now(),
+        occurred_at=_stamp.get() or timezone.now(),
         actor=actor,
         actor_name=actor.get_username() if actor else "",
         on_behalf_of=on_behalf_of,

@@ -264,7 +264,7 @@ def _send(
     ]
     waiting = _waiting([step.pk for step, _ in reminders])
     overdue = [step for step, level in work if level == SlaLevel.ESCALATION]
-    with audit.inserted_together():
+    with audit.inserted_together(at=database_now()):
         for step, level in reminders:
             done[step.pk, level] = _remind(by_pk[step.change_id], step, level, waiting[step.pk])
         escalations = steps_escalate(changes=by_pk, steps=overdue, now=now)

@@ -66,3 +66,19 @@ def test_a_worker_an_hour_ahead_leaves_a_live_claim_alone(database_clock, ada, t
     assert emails.send_pending() == 1
     (message,) = mail.outbox
     assert message.to == ["ada@example.com"]
+
+
+def test_a_reminder_sent_by_a_worker_an_hour_ahead_is_dated_by_the_database(
+    database_clock, alice, time_machine
+):
+    change = assessed(alice)
+    step = open_step(change)
+    # Overdue by the database's clock: opened two days ago, due a day ago.
+    type(step).objects.filter(pk=step.pk).update(
+        opened_at=Now() - timedelta(days=2), due_at=Now() - timedelta(days=1)
+    )
+    time_machine.move_to(timezone.now() + timedelta(hours=1), tick=False)
+
+    assert sla.sla_scan() >= 1
+    (reminder,) = AuditEvent.objects.filter(change=change, action="reminder_sent")
+    assert abs(reminder.occurred_at - database_now()) < timedelta(minutes=1)
