@@ -29,7 +29,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from approvals.evidence import checkpoints, signing
-from approvals.evidence.hashing import event_body, event_hash
+from approvals.evidence.hashing import event_hash
 from approvals.models import (
     AuditChainHead,
     AuditEvent,
@@ -201,7 +201,8 @@ def _rows() -> Iterator[tuple]:
                 if link[0] != event[0]:
                     raise Broken(event[0], f"event #{event[0]} changed while it was verified")
                 if sqlite:  # the raw column is text there: Django's converter parses it
-                    event = event[:3] + (_sqlite_time(event[3]),) + event[4:]
+                    when = _sqlite_time(event[3]).astimezone(UTC).isoformat()
+                    event = event[:3] + (when,) + event[4:]
                 else:
                     event = event[:3] + (_iso_time(event[3]),) + event[4:]
                 yield event + link[1:]
@@ -346,31 +347,36 @@ def _walk(signed: SignedLeaves, progress: _Progress) -> dict[str, tuple[int, str
     seals = _Seals()
     ends: dict[str, tuple[int, str]] = {}
     leaf = signed.next()
-    for row in _rows():
-        progress.checked += 1
-        body = event_body(
-            chain=row[1],
-            chain_index=row[2],
-            occurred_at=row[3],
-            actor=row[4],
-            on_behalf_of=row[5],
-            action=row[6],
-            change=row[7],
-            from_state=row[8],
-            to_state=row[9],
-            data=_json(row[10]),
-            snapshot=_json(row[11]),
-            request_id=row[12],
-            prev_hash=row[13],
-        )
-        recomputed = event_hash(body)
-        if leaf is not None:
-            _check_against_signed(row, recomputed, signed, leaf)
-            leaf = signed.next()
-        _check_event(row, recomputed)
-        seals.feed(row[0], row[14])
-        if row[17]:
-            _check_chain_end(row, ends)
+    checked = 0
+    try:
+        for row in _rows():
+            checked += 1
+            # `hashing.event_body`, written out: this loop runs once per event of the whole trail.
+            body = {
+                "chain": row[1],
+                "chain_index": row[2],
+                "occurred_at": row[3],
+                "actor": row[4],
+                "on_behalf_of": row[5],
+                "action": row[6],
+                "change": row[7],
+                "from_state": row[8],
+                "to_state": row[9],
+                "data": _json(row[10]),
+                "snapshot": None if row[11] is None else _json(row[11]),
+                "request_id": row[12],
+                "prev_hash": row[13],
+            }
+            recomputed = event_hash(body)
+            if leaf is not None:
+                _check_against_signed(row, recomputed, signed, leaf)
+                leaf = signed.next()
+            _check_event(row, recomputed)
+            seals.feed(row[0], row[14])
+            if row[17]:
+                _check_chain_end(row, ends)
+    finally:
+        progress.checked = checked
     if leaf is not None:
         raise Broken(leaf[0], f"event #{leaf[0]}, signed in {signed.label()}, is missing")
     seals.finish()
@@ -449,9 +455,57 @@ def _decision_events() -> Iterator[tuple]:
     )
 
 
+# The same comparison as _match_decisions, done by PostgreSQL: each (step, change, approver,
+# decision) counted on both sides, and only the first disagreement in step order sent back (an
+# event beyond the rows' count before a row beyond the events', as the walk in Python finds it).
+_DECISIONS_SQL = """
+WITH r AS (
+    SELECT d.step_id AS step, s.change_id AS change, u.username AS who, d.decision AS decision,
+           count(*) AS n, min(d.id) AS first_pk
+    FROM {decision} d JOIN {step} s ON s.id = d.step_id JOIN {user} u ON u.id = d.approver_id
+    GROUP BY 1, 2, 3, 4
+), e AS (
+    SELECT CAST(data ->> 'step_id' AS bigint) AS step, change_id AS change, actor_name AS who,
+           data ->> 'decision' AS decision, count(*) AS n, array_agg(seq ORDER BY seq) AS seqs
+    FROM {event}
+    WHERE action = ANY(%s) AND data ? 'step_id' AND NOT data ? 'review'
+    GROUP BY 1, 2, 3, 4
+)
+SELECT step, change, who, decision,
+       CASE WHEN coalesce(e.n, 0) > coalesce(r.n, 0) THEN e.seqs[coalesce(r.n, 0) + 1] END,
+       CASE WHEN coalesce(r.n, 0) > coalesce(e.n, 0) THEN r.first_pk END
+FROM r FULL JOIN e USING (step, change, who, decision)
+WHERE coalesce(r.n, 0) <> coalesce(e.n, 0)
+ORDER BY step, coalesce(e.n, 0) > coalesce(r.n, 0) DESC,
+         CASE WHEN coalesce(e.n, 0) > coalesce(r.n, 0) THEN e.seqs[coalesce(r.n, 0) + 1] END,
+         r.first_pk
+LIMIT 1
+"""
+
+
+def _first_decision_mismatch() -> tuple | None:
+    sql = _DECISIONS_SQL.format(
+        decision=Decision._meta.db_table,
+        step=Decision._meta.get_field("step").related_model._meta.db_table,  # type: ignore[union-attr]
+        user=Decision._meta.get_field("approver").related_model._meta.db_table,  # type: ignore[union-attr]
+        event=AuditEvent._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(DECISION_ACTIONS)])
+        return cursor.fetchone()
+
+
 def _check_decisions() -> None:
     """Every Decision row has its event (same change, step, approver and decision) and every
     decision event its row: the pages and the API show the rows, the trail is the proof."""
+    if connection.vendor == "postgresql":
+        mismatch = _first_decision_mismatch()
+        if mismatch is None:
+            return
+        step, change, who, decision, seq, pk = mismatch
+        if seq is not None:
+            raise Broken(seq, _event_without_row(seq, who, decision, step))
+        raise Broken(None, _row_without_event(pk, who, decision, step, change))
     decision_rows, decision_events = _decision_rows(), _decision_events()
     try:
         _match_decisions(decision_rows, decision_events)
@@ -488,19 +542,24 @@ def _compare_step(rows: list[tuple], events: list[tuple]) -> None:
             recorded[key] -= 1
             continue
         step, _change, who, decision, seq = event
-        raise Broken(
-            seq,
-            f"event #{seq} records {who}'s {decision} on step {step}, but the change's decisions "
-            "say otherwise",
-        )
+        raise Broken(seq, _event_without_row(seq, who, decision, step))
     for row in rows:
         if recorded[row[1:4]] > 0:
             step, change, who, decision, pk = row
-            raise Broken(
-                None,
-                f"decision {pk} ({who}'s {decision} on step {step} of change {change}) has no "
-                "audit event",
-            )
+            raise Broken(None, _row_without_event(pk, who, decision, step, change))
+
+
+def _event_without_row(seq: int, who: str, decision: str, step: int) -> str:
+    return (
+        f"event #{seq} records {who}'s {decision} on step {step}, but the change's decisions "
+        "say otherwise"
+    )
+
+
+def _row_without_event(pk: int, who: str, decision: str, step: int, change: int) -> str:
+    return (
+        f"decision {pk} ({who}'s {decision} on step {step} of change {change}) has no audit event"
+    )
 
 
 # --- entry point ----------------------------------------------------------------------------

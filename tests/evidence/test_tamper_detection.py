@@ -202,3 +202,37 @@ def test_a_decision_row_that_disagrees_with_the_trail_is_named_at_the_decision_e
     result = verify_trail()
     assert (result.ok, result.first_bad_seq) == (False, approval.seq)
     assert "hank's approve" in result.reason
+
+
+def test_a_decision_row_removed_leaves_its_event_unmatched(trail):
+    from approvals.models import Decision
+
+    first, _, _ = trail
+    approval = AuditEvent.objects.get(change=first, action="approved")
+    Decision.objects.filter(step_id=approval.data["step_id"]).delete()
+
+    result = verify_trail()
+    assert (result.ok, result.first_bad_seq) == (False, approval.seq)
+    assert f"event #{approval.seq} records hank's approve" in result.reason
+
+
+def test_a_decision_row_added_without_an_event_is_named(trail):
+    from approvals.models import Decision
+    from tests.helpers import user
+
+    first, _, _ = trail
+    approval = AuditEvent.objects.get(change=first, action="approved")
+    real = Decision.objects.get(step_id=approval.data["step_id"])
+    forged = Decision.objects.create(
+        step_id=real.step_id,
+        approver=user("fiona"),
+        seat=user("fiona"),
+        decision=real.decision,
+        comment="",
+        voided=True,  # beside the live one, as a void row may be
+    )
+
+    result = verify_trail()
+    assert (result.ok, result.first_bad_seq) == (False, None)
+    assert f"decision {forged.pk} (fiona's approve on step {real.step_id}" in result.reason
+    assert "has no audit event" in result.reason
