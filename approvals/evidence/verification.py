@@ -201,10 +201,9 @@ def _rows() -> Iterator[tuple]:
                 if link[0] != event[0]:
                     raise Broken(event[0], f"event #{event[0]} changed while it was verified")
                 if sqlite:  # the raw column is text there: Django's converter parses it
-                    when = _sqlite_time(event[3]).astimezone(UTC).isoformat()
-                    event = event[:3] + (when,) + event[4:]
-                else:
-                    event = event[:3] + (_iso_time(event[3]),) + event[4:]
+                    # In the form PostgreSQL sends ("2026-11-25 02:51:38.4"), for _iso_time.
+                    when = _sqlite_time(event[3]).astimezone(UTC).replace(tzinfo=None)
+                    event = event[:3] + (str(when),) + event[4:]
                 yield event + link[1:]
     finally:
         _drain(chunks, fetcher)
@@ -355,7 +354,7 @@ def _walk(signed: SignedLeaves, progress: _Progress) -> dict[str, tuple[int, str
             body = {
                 "chain": row[1],
                 "chain_index": row[2],
-                "occurred_at": row[3],
+                "occurred_at": _iso_time(row[3]),
                 "actor": row[4],
                 "on_behalf_of": row[5],
                 "action": row[6],
