@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ChangeState(models.TextChoices):
@@ -7,7 +8,8 @@ class ChangeState(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     ASSESSED = "assessed", _("Assessed")
     TIER_APPROVAL = "tier_approval", _("Tier approval")
-    FINAL_APPROVAL = "final_approval", _("Final approval")
+    # The same English words as the step kind; in Chinese the state is 最终审批中.
+    FINAL_APPROVAL = "final_approval", pgettext_lazy("change state", "Final approval")
     APPROVED = "approved", _("Approved")
     IMPLEMENTING = "implementing", _("Implementing")
     IMPLEMENTED = "implemented", _("Implemented")

@@ -129,7 +129,7 @@ def test_a_requester_moves_an_approved_window_in_chinese_on_a_phone_and_it_is_ap
     assert _fits_the_phone(page)
     page.get_by_role("button", name="重新排期", exact=True).click()
     page.wait_for_url(DETAIL)
-    assert page.locator(".change-head .badge").first.inner_text() == "状态：最终批准"
+    assert page.locator(".change-head .badge").first.inner_text() == "状态：最终审批中"
     # The final approval given for the old window shows as void, and why.
     assert page.locator("li.voided").get_by_text("已作废（时间窗口已调整）").count() == 1
     shot(page, "controls-06-rescheduled-zh-phone")

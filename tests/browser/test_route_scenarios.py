@@ -258,7 +258,7 @@ def test_emergency_change_in_chinese_closes_only_after_the_retrospective(as_user
     title = "紧急：修复支付网关证书"
     alice = as_user("alice", chinese=True)
     change_id = _create(alice, title, change_type="emergency", impact="high")
-    assert _state(alice) == "状态：最终批准"
+    assert _state(alice) == "状态：最终审批中"
     assert _route(alice)[0][1] == "待审批"
     shot(alice, "route-05-emergency-zh-submitted")
 

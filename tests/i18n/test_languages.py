@@ -54,6 +54,18 @@ def test_a_chinese_page_names_policy_steps_departments_and_actions_in_chinese(as
     assert "Department head" not in page and "Normal change" not in page
 
 
+def test_the_final_approval_state_and_step_kind_read_as_the_glossary_says(as_user, alice):
+    change = approve("hank", assessed(alice))  # at its final approval
+    assert change.state == "final_approval"
+    page = _text(
+        as_user(alice, language="zh-hans").get(reverse("web:change_detail", args=[change.pk]))
+    )
+    assert "状态：最终审批中" in page  # the state
+    assert "最终批准 · 法定人数" in page  # the kind of the route's last step
+    english = _text(as_user(alice).get(reverse("web:change_detail", args=[change.pk])))
+    assert "State: Final approval" in english
+
+
 def test_the_same_page_stays_english_for_an_english_reader(as_user, alice):
     change = assessed(alice)
     page = _text(as_user(alice).get(reverse("web:change_detail", args=[change.pk])))
