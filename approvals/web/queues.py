@@ -50,6 +50,8 @@ APPROVER_ROLES = (
 
 
 MAX_BULK = 100
+# Oldest due first; the rest a page further on (a long absence leaves hundreds waiting).
+INBOX_PAGE_ROWS = 100
 
 
 def _time_left(due_at: datetime | None, now: datetime) -> dict | None:
@@ -91,13 +93,26 @@ def _progress(open_step: OpenStep) -> dict | None:
     return {"done": done, "needed": needed, "text": text}
 
 
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+
+
 def _inbox_context(request: HttpRequest) -> dict:
     actor = actor_of(request)
     rows = []
     now = timezone.now()
     windows = blackout_windows(now)
-    page = selectors.inbox_page(actor, with_unstaffed=Role.CHANGE_MANAGER in actor.roles)
-    for step in page.rows:
+    number = _page_number(request)
+    # One row more than a page tells whether another page follows.
+    page = selectors.inbox_page(
+        actor,
+        with_unstaffed=Role.CHANGE_MANAGER in actor.roles,
+        offset=(number - 1) * INBOX_PAGE_ROWS,
+        limit=INBOX_PAGE_ROWS + 1,
+    )
+    more = len({s.pk for s in page.rows} | {s.pk for s in page.unstaffed}) > INBOX_PAGE_ROWS
+    for step in page.rows[:INBOX_PAGE_ROWS]:
         # The same rule the decision will apply names the seat used (own, or as delegate).
         open_step = selectors.inbox_open_step(step)
         try:
@@ -123,12 +138,21 @@ def _inbox_context(request: HttpRequest) -> dict:
                 ),
             }
         )
+    if more or number > 1:
+        # Past one page the totals take a query of their own.
+        totals = inbox_counts(actor)
+    else:
+        totals = {"count": len(rows), "overdue_count": sum(1 for r in rows if r["overdue"])}
     return {
         "rows": rows,
-        "count": len(rows),
-        "overdue_count": sum(1 for r in rows if r["overdue"]),
+        **totals,
         "unstaffed": page.unstaffed,
         "max_bulk": MAX_BULK,
+        "page_number": number,
+        "first_row": (number - 1) * INBOX_PAGE_ROWS + 1,
+        "last_row": (number - 1) * INBOX_PAGE_ROWS + len(rows),
+        "next_page": number + 1 if more else None,
+        "previous_page": number - 1 if number > 1 else None,
     }
 
 

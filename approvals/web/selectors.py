@@ -407,7 +407,9 @@ class InboxPage:
     unstaffed: list[ApprovalStep]
 
 
-def inbox_page(actor: Actor, *, with_unstaffed: bool = False) -> InboxPage:
+def inbox_page(
+    actor: Actor, *, with_unstaffed: bool = False, offset: int = 0, limit: int | None = None
+) -> InboxPage:
     """The inbox with each step's seats, each carrying its live decision (if any) and who made
     it, so rows can say "on behalf of" and "1 of 2 heads" (fixed queries: the steps, their
     seats, their departments). The steps nobody may decide come in the same query as the
@@ -419,10 +421,12 @@ def inbox_page(actor: Actor, *, with_unstaffed: bool = False) -> InboxPage:
         live_decision=Subquery(live.values("decision")[:1], output_field=CharField()),
         decided_by=Subquery(live.values("approver_id")[:1], output_field=IntegerField()),
     )
+    end = None if limit is None else offset + limit
     if not with_unstaffed:
-        return InboxPage(list(inbox(actor).prefetch_related(Prefetch("seats", queryset=seats))), [])
+        mine = inbox(actor).prefetch_related(Prefetch("seats", queryset=seats))
+        return InboxPage(list(mine[offset:end]), [])
     steps: list[Any] = list(
-        inbox_with_unstaffed(actor).prefetch_related(Prefetch("seats", queryset=seats))
+        inbox_with_unstaffed(actor).prefetch_related(Prefetch("seats", queryset=seats))[offset:end]
     )
     unstaffed = sorted((s for s in steps if s.unstaffed), key=lambda s: (s.no_eligible_at, s.pk))
     return InboxPage([s for s in steps if s.in_inbox], unstaffed)

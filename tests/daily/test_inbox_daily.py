@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.choices import ChangeState
-from approvals.models import ApprovalStep, BlackoutWindow, Decision
+from approvals.models import ApprovalStep, BlackoutWindow, Decision, Profile
 from tests.helpers import approve, assessed, counts, open_step_id, refresh
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +252,38 @@ def test_the_dashboard_counts_the_inbox_once_for_its_tile_and_the_menu(
     counting = [q["sql"] for q in captured.captured_queries if "overdue_count" in q["sql"]]
     assert len(counting) == 1
     assert '<span id="nav-inbox-count" class="count">1</span>' in html
+
+
+def test_a_long_inbox_is_shown_a_page_at_a_time_oldest_due_first(
+    as_user, alice, hank, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr("approvals.web.queues.INBOX_PAGE_ROWS", 2)
+    changes = [assessed(alice, title=f"Change {n}") for n in range(5)]
+    client = as_user(hank)
+    pages = []
+    for number in (1, 2, 3):
+        response = client.get(reverse("web:inbox"), {"page": number})
+        assert response.context["count"] == 5  # the whole inbox, on every page
+        pages.append([row["change"].pk for row in response.context["rows"]])
+    assert pages == [[c.pk for c in changes[0:2]], [c.pk for c in changes[2:4]], [changes[4].pk]]
+
+    first = client.get(reverse("web:inbox")).content.decode()
+    assert "Steps 1–2 of 5" in first and 'href="?page=2"' in first and 'rel="prev"' not in first
+    last = client.get(reverse("web:inbox"), {"page": 3}).content.decode()
+    assert "Steps 5–5 of 5" in last and 'href="?page=2"' in last and 'rel="next"' not in last
+    assert '<span id="nav-inbox-count" class="count">5</span>' in last
+    # A page further on costs one query more (the totals), however long the inbox.
+    with django_assert_num_queries(9):
+        client.get(reverse("web:inbox"), {"page": 2})
+    assert (
+        client.get(reverse("web:inbox"), {"page": "x"}).context["rows"][0]["change"] == changes[0]
+    )
+
+
+def test_inbox_pages_read_in_chinese(as_user, alice, hank, monkeypatch):
+    monkeypatch.setattr("approvals.web.queues.INBOX_PAGE_ROWS", 1)
+    assessed(alice)
+    assessed(alice)
+    Profile.objects.filter(user=hank).update(language="zh-hans")
+    html = as_user(hank).get(reverse("web:inbox")).content.decode()
+    assert "第 1–1 项，共 2 项" in html and "更晚到期 →" in html
