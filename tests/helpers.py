@@ -119,3 +119,23 @@ def open_step_id(change: ChangeRequest) -> int:
 
     current = ChangeRequest.objects.get(pk=change.pk)
     return ApprovalStep.objects.get(change=current, round=current.round, status="pending").pk
+
+
+# Every field of an audit event in the order API.md gives them (the export files' columns).
+AUDIT_EVENT_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor",
+    "on_behalf_of",
+    "action",
+    "change",
+    "from_state",
+    "to_state",
+    "data",
+    "prev_hash",
+    "hash",
+    "chain",
+    "chain_index",
+    "snapshot",
+    "request_id",
+)

@@ -13,26 +13,11 @@ from approvals import audit
 from approvals.models import AuditEvent, AuditSnapshot
 from tests.api.conftest import token_client
 from tests.api.scenarios import at_department_head, draft
+from tests.helpers import AUDIT_EVENT_COLUMNS
 
 pytestmark = pytest.mark.django_db
 
-EVENT_KEYS = {
-    "seq",
-    "occurred_at",
-    "actor",
-    "on_behalf_of",
-    "action",
-    "change",
-    "from_state",
-    "to_state",
-    "data",
-    "prev_hash",
-    "hash",
-    "chain",
-    "chain_index",
-    "snapshot",
-    "request_id",
-}
+EVENT_KEYS = set(AUDIT_EVENT_COLUMNS)
 
 
 def test_a_changes_audit_lists_its_events_oldest_first(demo):

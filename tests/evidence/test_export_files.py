@@ -16,29 +16,13 @@ from approvals import audit, workflow
 from approvals.evidence import export
 from approvals.models import AuditEvent
 from tests.api.conftest import token_client
-from tests.helpers import new_change, user
+from tests.helpers import AUDIT_EVENT_COLUMNS, new_change, user
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/audit-events/export/"
 PAGE = reverse("web:audit_export")
-COLUMNS = (
-    "seq",
-    "occurred_at",
-    "actor",
-    "on_behalf_of",
-    "action",
-    "change",
-    "from_state",
-    "to_state",
-    "data",
-    "prev_hash",
-    "hash",
-    "chain",
-    "chain_index",
-    "snapshot",
-    "request_id",
-)
+COLUMNS = AUDIT_EVENT_COLUMNS
 KEYED_COLUMNS = (*COLUMNS[:6], "change_key", *COLUMNS[6:])
 TITLE = 'Patch "core", phase 1 — 第二阶段：数据库'
 COMMENT = 'Done, mostly.\nSee "runbook", step 3 — 已完成'
