@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -225,8 +226,11 @@ def _csv_lines(changes: Any) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # spreadsheets read the file as UTF-8 (Chinese titles) only with a BOM
     yield writer.writerow(EXPORT_HEADER)
-    for change in changes.iterator(chunk_size=EXPORT_CHUNK):
-        yield writer.writerow(_export_row(change))
+    # In a transaction: the server-side cursor then lives in it alone, as a connection pooler in
+    # transaction mode needs (outside one it would be held open across transactions).
+    with transaction.atomic():
+        for change in changes.iterator(chunk_size=EXPORT_CHUNK):
+            yield writer.writerow(_export_row(change))
 
 
 @login_required
