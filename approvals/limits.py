@@ -106,3 +106,13 @@ def checked_text(
     if required and not text:
         return text, required_message or _("This field is required.")
     return text, text_problem(text, limit=limit, one_line=one_line)
+
+
+PAGE_NUMBER_MAX = 10**6 - 1
+
+
+def page_number(raw: str | None) -> int:
+    """A `?page=` number as asked for, or the first page for anything else (not a number, zero,
+    or beyond any list)."""
+    raw = raw or ""
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= PAGE_NUMBER_MAX else 1

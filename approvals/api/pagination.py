@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from approvals.limits import page_number
+
 MAX_PAGE_SIZE = 200
 
 
@@ -43,8 +45,7 @@ class LinkPagination(PageNumberPagination):
     ) -> list[Any] | None:
         self.request = request
         size = self.get_page_size(request) or self.page_size or 50
-        raw = request.query_params.get(self.page_query_param, "1")
-        self.number = int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+        self.number = page_number(request.query_params.get(self.page_query_param))
         offset = (self.number - 1) * size
         rows = list(queryset[offset : offset + size + 1])
         self.has_next = len(rows) > size

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from approvals import workflow
 from approvals.choices import ApproverRule, ApproverSource, DecisionKind, ReviewOutcome, Role
 from approvals.exceptions import DomainError, InvalidInput
+from approvals.limits import page_number
 from approvals.policy import (
     OpenStep,
     change_warnings,
@@ -93,17 +94,12 @@ def _progress(open_step: OpenStep) -> dict | None:
     return {"done": done, "needed": needed, "text": text}
 
 
-def _page_number(request: HttpRequest) -> int:
-    raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
-
-
 def _inbox_context(request: HttpRequest) -> dict:
     actor = actor_of(request)
     rows = []
     now = timezone.now()
     windows = blackout_windows(now)
-    number = _page_number(request)
+    number = page_number(request.GET.get("page"))
     # One row more than a page tells whether another page follows.
     page = selectors.inbox_page(
         actor,
