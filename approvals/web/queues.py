@@ -1,5 +1,6 @@
 """Work queues: the approver inbox, the assessor queue and the implementer queue."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.contrib import messages
@@ -134,10 +135,12 @@ def _inbox_context(request: HttpRequest) -> dict:
                 ),
             }
         )
-    if more or number > 1:
-        # Past one page the totals take a query of their own.
+    totals: Mapping[str, int | None]
+    if page.total is not None and (more or number > 1):
+        totals = {"count": page.total, "overdue_count": page.overdue}
+    elif number > 1:  # past the end: the totals take a query of their own
         totals = inbox_counts(actor)
-    else:
+    else:  # one page holds the whole inbox: count what is shown
         totals = {"count": len(rows), "overdue_count": sum(1 for r in rows if r["overdue"])}
     return {
         "rows": rows,

@@ -8,6 +8,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DateTimeField,
     F,
     IntegerField,
@@ -18,6 +19,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
@@ -405,6 +407,10 @@ class InboxPage:
 
     rows: list[ApprovalStep]
     unstaffed: list[ApprovalStep]
+    # The whole inbox's size and how much of it is overdue, whatever the page: counted over all
+    # the matching rows in the page's own query. None when the page is past the end.
+    total: int | None = None
+    overdue: int | None = None
 
 
 def inbox_page(
@@ -422,14 +428,30 @@ def inbox_page(
         decided_by=Subquery(live.values("approver_id")[:1], output_field=IntegerField()),
     )
     end = None if limit is None else offset + limit
+    overdue = Q(due_at__lt=timezone.now())
     if not with_unstaffed:
-        mine = inbox(actor).prefetch_related(Prefetch("seats", queryset=seats))
-        return InboxPage(list(mine[offset:end]), [])
+        mine: list[Any] = list(
+            inbox(actor)
+            .prefetch_related(Prefetch("seats", queryset=seats))
+            .annotate(total=Window(Count("pk")), overdue=Window(Count("pk", filter=overdue)))[
+                offset:end
+            ]
+        )
+        return InboxPage(mine, [], *_totals(mine))
     steps: list[Any] = list(
-        inbox_with_unstaffed(actor).prefetch_related(Prefetch("seats", queryset=seats))[offset:end]
+        inbox_with_unstaffed(actor)
+        .prefetch_related(Prefetch("seats", queryset=seats))
+        .annotate(
+            total=Window(Count("pk", filter=Q(in_inbox=True))),
+            overdue=Window(Count("pk", filter=Q(in_inbox=True) & overdue)),
+        )[offset:end]
     )
     unstaffed = sorted((s for s in steps if s.unstaffed), key=lambda s: (s.no_eligible_at, s.pk))
-    return InboxPage([s for s in steps if s.in_inbox], unstaffed)
+    return InboxPage([s for s in steps if s.in_inbox], unstaffed, *_totals(steps))
+
+
+def _totals(steps: list[Any]) -> tuple[int | None, int | None]:
+    return (steps[0].total, steps[0].overdue) if steps else (None, None)
 
 
 def inbox_open_step(step: ApprovalStep) -> OpenStep:
